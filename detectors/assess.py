@@ -1,0 +1,172 @@
+"""`assess`: the one code path from a validated event to alerts, for the stream and for replay.
+
+The Faust agents call it with a table-backed mapping as `states`; replay, tests and evaluation
+call it with a plain dict. It reads the subject's state once, runs every detector that accepts
+the event, applies the alert policy and writes the state back once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from detectors.base import AccountState, Detector, Event, InboundLeg
+from detectors.policy import DERIVED_LEG_SUFFIX, AlertPolicy
+from models import Alert, Direction, Finding, Transaction, TransactionKind
+from models.events import Counterparty
+
+__all__ = [
+    "Assessment",
+    "Outcome",
+    "account_legs",
+    "assess",
+    "payee_leg",
+]
+
+#: How far apart the payer's and the payee's reports of one transfer may be in event time.
+LEG_MATCH_TOLERANCE = timedelta(minutes=10)
+#: How many recent credit transfers an account remembers to recognise a doubly reported one.
+INBOUND_LEGS_KEPT = 64
+
+DetectorTimer = Callable[[str, float], None]
+
+
+class Outcome(StrEnum):
+    """What happened to one event at the account stage (bounded: used as a metric label)."""
+
+    ASSESSED = "assessed"
+    DUPLICATE = "duplicate"  # same event_id seen before (redelivery)
+    DUPLICATE_LEG = "duplicate_leg"  # the other bank's report of a transfer already seen
+
+
+@dataclass(slots=True)
+class Assessment:
+    outcome: Outcome
+    alerts: list[Alert] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+
+
+def payee_leg(txn: Transaction) -> Transaction:
+    """The credit side of a payer's `out` transfer, booked on the beneficiary's account."""
+    cp = txn.counterparty
+    assert cp is not None and cp.account_id is not None  # noqa: S101 - checked by account_legs
+    return txn.model_copy(
+        update={
+            "event_id": txn.event_id + DERIVED_LEG_SUFFIX,
+            "account_id": cp.account_id,
+            "direction": Direction.IN,
+            "institution": cp.bank,
+            "counterparty": Counterparty(
+                account_id=txn.account_id, bank=txn.institution,
+                country=txn.location.country if txn.location else None,
+            ),
+            "card": None,
+            "merchant": None,
+            "device_id": None,
+            "ip": None,
+            "location": None,
+        }
+    )
+
+
+def account_legs(txn: Transaction) -> list[Transaction]:
+    """The events per account a transaction produces: itself, plus the payee leg of a transfer out."""
+    cp = txn.counterparty
+    if (
+        txn.kind is TransactionKind.TRANSFER
+        and txn.direction is Direction.OUT
+        and cp is not None
+        and cp.account_id
+        and cp.account_id != txn.account_id
+    ):
+        return [txn, payee_leg(txn)]
+    return [txn]
+
+
+def _inbound_leg(event: Event) -> InboundLeg | None:
+    if not (
+        isinstance(event, Transaction)
+        and event.kind is TransactionKind.TRANSFER
+        and event.direction is Direction.IN
+        and event.counterparty is not None
+        and event.counterparty.account_id
+    ):
+        return None
+    return InboundLeg(
+        event_id=event.event_id,
+        payer=event.counterparty.account_id,
+        amount=str(Decimal(event.amount).normalize()),
+        currency=event.currency,
+        occurred_at=event.occurred_at,
+        derived=event.event_id.endswith(DERIVED_LEG_SUFFIX),
+    )
+
+
+def _same_transfer(a: InboundLeg, b: InboundLeg) -> bool:
+    return (
+        a.derived != b.derived
+        and a.payer == b.payer
+        and a.amount == b.amount
+        and a.currency == b.currency
+        and abs(a.occurred_at - b.occurred_at) <= LEG_MATCH_TOLERANCE
+    )
+
+
+def assess(
+    event: Event,
+    detectors: Sequence[Detector[Any]],
+    states: MutableMapping[str, AccountState],
+    policy: AlertPolicy,
+    *,
+    timer: DetectorTimer | None = None,
+) -> Assessment:
+    """Score one event against its account's state; return the alerts to publish.
+
+    A repeated `event_id` (redelivery) changes nothing and yields nothing. A credit transfer
+    that both banks reported (the payee's `in` and the leg derived from the payer's `out`) is
+    counted once. `timer(detector_name, seconds)` is called per detector run when given.
+    """
+    key = event.account_id
+    state = states.get(key)
+    if state is None:
+        state = AccountState()
+    if event.event_id in state.recent_event_ids:
+        return Assessment(Outcome.DUPLICATE)
+
+    recent = state.recent_event_ids
+    recent.append(event.event_id)
+    if len(recent) > policy.params.dedupe_capacity:
+        del recent[: len(recent) - policy.params.dedupe_capacity]
+
+    leg = _inbound_leg(event)
+    if leg is not None:
+        if any(_same_transfer(leg, seen) for seen in state.inbound_legs):
+            states[key] = state
+            return Assessment(Outcome.DUPLICATE_LEG)
+        state.inbound_legs.append(leg)
+        if len(state.inbound_legs) > INBOUND_LEGS_KEPT:
+            del state.inbound_legs[: len(state.inbound_legs) - INBOUND_LEGS_KEPT]
+
+    findings: list[Finding] = []
+    for detector in detectors:
+        if not detector.accepts(event):
+            continue
+        started = time.perf_counter() if timer is not None else 0.0
+        raw = state.detectors.get(detector.name)
+        det_state = detector.State() if raw is None else detector.State.model_validate(raw)
+        det_state, found = detector.score(event, det_state)
+        state.detectors[detector.name] = det_state.model_dump(mode="json")
+        findings.extend(found)
+        if timer is not None:
+            timer(detector.name, time.perf_counter() - started)
+
+    episodes, alerts, suppressed = policy.decide(key, findings, state.episodes)
+    state.episodes = episodes
+    states[key] = state
+    return Assessment(Outcome.ASSESSED, alerts, findings, suppressed)

@@ -1,0 +1,57 @@
+"""The detector registry: an explicit dict from name to constructor, and their settings.
+
+Adding a detector is one module, one entry in `REGISTRY` and one field in `DetectorParams`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from detectors.base import Detector
+from detectors.jurisdiction import Jurisdiction
+from detectors.policy import AlertPolicy, PolicyParams
+from detectors.structuring import Structuring, StructuringParams
+
+__all__ = ["REGISTRY", "RULESET_VERSION", "DetectorParams", "build_detectors", "build_policy"]
+
+#: Version of the rule set as a whole; bumped whenever a rule's behaviour changes.
+RULESET_VERSION = "2026.11.0"
+
+
+class DetectorParams(BaseModel):
+    """Parameters of every detector (`TXMON_DETECTORS__<NAME>__<PARAM>`) and which are enabled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: tuple[str, ...] = Field(default=("structuring",))
+    structuring: StructuringParams = StructuringParams()
+
+    @field_validator("enabled")
+    @classmethod
+    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise ValueError(f"unknown detector(s) {unknown}; known: {sorted(REGISTRY)}")
+        return tuple(dict.fromkeys(names))
+
+
+REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
+    "structuring": lambda p, j: Structuring(p.structuring, j),
+}
+
+
+def build_detectors(params: DetectorParams, profile: Jurisdiction) -> list[Detector[Any]]:
+    """The enabled detectors, in registry order (the order findings are reported in)."""
+    return [make(params, profile) for name, make in REGISTRY.items() if name in params.enabled]
+
+
+def build_policy(params: PolicyParams, detectors: list[Detector[Any]],
+                 model_version: str | None = None) -> AlertPolicy:
+    versions = {"ruleset": RULESET_VERSION}
+    versions.update({d.name: d.version for d in detectors})
+    if model_version:
+        versions["model"] = model_version
+    return AlertPolicy(params, versions)

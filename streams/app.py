@@ -1,0 +1,340 @@
+"""The Faust topology, top to bottom.
+
+```
+transactions ──> validate ──┬─> by-account (key account_id) ──> monitor ──> fiu.alerts
+                            └─ payee leg of a transfer out, keyed by the beneficiary ──┘
+accounts ──────> validate ──────> by-account
+osint.indicators ─> validate ──> by-identifier (key normalised value) ──> identity stage
+anything invalid ──> monitor.dlq (untouched, with the reason)
+```
+
+The validate agents are stateless, so the input topics may have any partition count and any
+producer partitioner; the stateful stages read txmon's own re-keyed topics, which are
+co-partitioned with their tables. Delivery is at least once: Faust flushes the producer (alerts,
+dead letters, changelog) before it commits an input offset, and redelivered events are
+recognised by `event_id` in the account state, so a restart neither loses nor repeats an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import faust
+from faust.types import EventT, StreamT
+from pydantic import BaseModel, ConfigDict
+
+from detectors import (
+    AccountState,
+    Assessment,
+    account_legs,
+    assess,
+    build_detectors,
+    build_policy,
+)
+from detectors.identifiers import normalise_identifier
+from models import (
+    AccountEvent,
+    DeadLetter,
+    DeadLetterReason,
+    Indicator,
+    Rejection,
+    Transaction,
+    decode,
+)
+from streams.metrics import Metrics
+from streams.settings import TxmonSettings
+
+__all__ = ["AccountEnvelope", "TableStates", "Topology", "create_app"]
+
+log = logging.getLogger("txmon.worker")
+
+
+class AccountEnvelope(BaseModel):
+    """A validated event on its way to the account stage (txmon's internal by-account topic)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["transaction", "account"]
+    ingested_at: float  # Kafka timestamp of the input message (s), for the latency metric
+    transaction: Transaction | None = None
+    account: AccountEvent | None = None
+
+    @property
+    def event(self) -> Transaction | AccountEvent:
+        event = self.transaction if self.kind == "transaction" else self.account
+        assert event is not None  # noqa: S101 - guaranteed by construction
+        return event
+
+
+class TableStates(MutableMapping[str, AccountState]):
+    """A Faust table of JSON bytes seen as `account_id -> AccountState` by `assess`."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __getitem__(self, key: str) -> AccountState:
+        raw = self.table[key.encode()]
+        if raw is None:
+            raise KeyError(key)
+        return AccountState.model_validate_json(raw)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        raw = self.table.get(key.encode())
+        return default if raw is None else AccountState.model_validate_json(raw)
+
+    def __setitem__(self, key: str, value: AccountState) -> None:
+        self.table[key.encode()] = value.model_dump_json().encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key.encode()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k.decode() for k in self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def mask(identifier: str) -> str:
+    """Log-safe form of an account id: never the whole number."""
+    return "…" + identifier[-4:] if len(identifier) > 4 else "…"
+
+
+@dataclass
+class Topology:
+    """The app and the handles tests and the CLI need."""
+
+    app: faust.App
+    settings: TxmonSettings
+    metrics: Metrics
+    agents: dict[str, Any]
+    topics: dict[str, Any]
+    tables: dict[str, Any]
+
+
+def _faust_options(settings: TxmonSettings) -> dict[str, Any]:
+    k = settings.kafka
+    options: dict[str, Any] = {
+        "broker": k.faust_broker,
+        "store": settings.store,
+        "datadir": str(settings.data_dir / "faust"),
+        "topic_partitions": settings.topics.partitions,
+        "topic_replication_factor": settings.topics.replication,
+        "topic_disable_leader": True,
+        "web_enabled": False,
+        "producer_linger": k.producer_linger,
+        "producer_max_batch_size": k.producer_max_batch_size,
+        "broker_session_timeout": k.session_timeout,
+        "broker_heartbeat_interval": k.heartbeat_interval,
+        "consumer_auto_offset_reset": "earliest",
+        "processing_guarantee": "at_least_once",
+    }
+    if k.tansu_compat:
+        options.update(
+            producer_max_batch_size=1,
+            broker_session_timeout=min(k.session_timeout, 10.0),
+            broker_heartbeat_interval=min(k.heartbeat_interval, 1.0),
+        )
+    context = k.ssl_context()
+    if k.security_protocol.startswith("SASL"):
+        assert k.sasl_password is not None  # noqa: S101 - validated by KafkaSettings
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=k.sasl_username,
+            password=k.sasl_password.get_secret_value(),
+            ssl_context=context,
+            mechanism=k.sasl_mechanism,
+        )
+    elif context is not None:
+        options["broker_credentials"] = faust.SSLCredentials(context)
+    return options
+
+
+def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topology:
+    """Build the Faust app for `settings`; nothing connects until a worker starts it."""
+    metrics = metrics or Metrics()
+    app = faust.App(settings.app_id, **_faust_options(settings))
+    detectors = build_detectors(settings.detectors, settings.jurisdiction)
+    policy = build_policy(settings.policy, detectors)
+    t = settings.topics
+    parts = t.partitions
+
+    def raw_topic(name: str, **kw: Any) -> Any:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw", **kw)
+
+    transactions_topic = raw_topic(t.transactions)
+    accounts_topic = raw_topic(t.accounts)
+    indicators_topic = raw_topic(t.indicators)
+    alerts_topic = raw_topic(t.alerts)
+    dlq_topic = raw_topic(t.dlq)
+    by_account_topic = raw_topic(f"{settings.app_id}-by-account", partitions=parts, internal=True)
+    by_identifier_topic = raw_topic(
+        f"{settings.app_id}-by-identifier", partitions=parts, internal=True
+    )
+    account_table = app.Table("account-state", key_type=bytes, value_type=bytes,
+                              partitions=parts)
+    indicator_table = app.Table("osint-indicators", key_type=bytes, value_type=bytes,
+                                partitions=parts)
+    states = TableStates(account_table)
+
+    accepted = {name: metrics.event_counter(name, "accepted")
+                for name in (t.transactions, t.accounts, t.indicators)}
+    dead = {name: metrics.event_counter(name, "dead_lettered")
+            for name in (t.transactions, t.accounts, t.indicators)}
+
+    async def dead_letter(event: EventT, reason: DeadLetterReason, error: str) -> None:
+        msg = event.message
+        raw, encoding = DeadLetter.encode_raw(msg.value)
+        key = None if msg.key is None else DeadLetter.encode_raw(msg.key)[0]
+        record = DeadLetter(
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key, raw=raw,
+            raw_encoding=encoding, reason=reason, error=error, received_at=datetime.now(UTC),
+        )
+        await dlq_topic.send(key=msg.key, value=record.model_dump_json().encode())
+        metrics.dlq.labels(reason.value).inc()
+        if msg.topic in dead:
+            dead[msg.topic].inc()
+        log.warning("dead-lettered topic=%s partition=%s offset=%s reason=%s error=%s",
+                    msg.topic, msg.partition, msg.offset, reason.value, error[:300])
+
+    async def forward(event: EventT, model: type[BaseModel]) -> BaseModel | None:
+        """Decode one input message; dead-letter it and return None when it is unacceptable."""
+        result = decode(model, event.message.value, event.message.key)
+        if isinstance(result, Rejection):
+            await dead_letter(event, result.reason, result.error)
+            return None
+        return result
+
+    @app.agent(transactions_topic, name="validate-transactions")
+    async def validate_transactions(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                txn = await forward(event, Transaction)
+                if txn is None:
+                    continue
+                assert isinstance(txn, Transaction)  # noqa: S101
+                ingested = event.message.timestamp
+                for leg in account_legs(txn):
+                    env = AccountEnvelope(kind="transaction", ingested_at=ingested, transaction=leg)
+                    await by_account_topic.send(key=leg.account_id.encode(),
+                                                value=env.model_dump_json().encode())
+                accepted[t.transactions].inc()
+            except Exception as exc:  # a worker never dies on one message
+                log.exception("failed to process a transaction message")
+                await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+
+    @app.agent(accounts_topic, name="validate-accounts")
+    async def validate_accounts(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                acct = await forward(event, AccountEvent)
+                if acct is None:
+                    continue
+                assert isinstance(acct, AccountEvent)  # noqa: S101
+                env = AccountEnvelope(kind="account", ingested_at=event.message.timestamp,
+                                      account=acct)
+                await by_account_topic.send(key=acct.account_id.encode(),
+                                            value=env.model_dump_json().encode())
+                accepted[t.accounts].inc()
+            except Exception as exc:
+                log.exception("failed to process an account message")
+                await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+
+    @app.agent(indicators_topic, name="validate-indicators")
+    async def validate_indicators(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                ind = await forward(event, Indicator)
+                if ind is None:
+                    continue
+                assert isinstance(ind, Indicator)  # noqa: S101
+                key = normalise_identifier(ind.type, ind.value)
+                await by_identifier_topic.send(key=key.encode(), value=ind.model_dump_json().encode())
+                accepted[t.indicators].inc()
+            except Exception as exc:
+                log.exception("failed to process an indicator message")
+                await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+
+    @app.agent(by_identifier_topic, name="identity-stage")
+    async def identity_stage(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            key = event.message.key
+            if key is None:
+                continue
+            indicator_table[key] = event.message.value
+            metrics.indicators.set(len(indicator_table))
+
+    outcome_counters = {o: metrics.account_events.labels(o) for o in
+                        ("assessed", "duplicate", "duplicate_leg")}
+
+    @app.agent(by_account_topic, name="account-monitor")
+    async def account_monitor(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                env = AccountEnvelope.model_validate_json(event.message.value)
+                result = assess(env.event, detectors, states, policy,
+                                timer=metrics.observe_detector)
+                await publish(result, env)
+            except Exception as exc:
+                log.exception("failed to assess an event")
+                await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+
+    async def publish(result: Assessment, env: AccountEnvelope) -> None:
+        outcome_counters[result.outcome.value].inc()
+        for finding in result.findings:
+            metrics.findings.labels(finding.typology.value).inc()
+        for finding in result.suppressed:
+            metrics.suppressed.labels(finding.typology.value).inc()
+        for alert in result.alerts:
+            await alerts_topic.send(key=alert.account_id.encode(),
+                                    value=alert.model_dump_json().encode())
+            for typology in alert.typologies:
+                metrics.alerts.labels(typology.value).inc()
+            metrics.latency.observe(max(0.0, time.time() - env.ingested_at))
+            log.info("alert alert_id=%s account=%s typologies=%s score=%.2f severity=%s",
+                     alert.alert_id, mask(alert.account_id),
+                     ",".join(x.value for x in alert.typologies), alert.score,
+                     alert.severity.value)
+
+    @app.task
+    async def announce() -> None:
+        j = settings.jurisdiction
+        metrics.reference_date.labels(policy.detector_versions["ruleset"], j.country,
+                                      j.currency).set(1)
+        log.info(
+            "txmon worker ready: app_id=%s broker=%s detectors=%s ruleset=%s jurisdiction=%s "
+            "currency=%s cash_threshold=%s inputs=%s,%s,%s alerts=%s dlq=%s",
+            settings.app_id, settings.kafka.bootstrap_servers,
+            ",".join(d.name for d in detectors), policy.detector_versions["ruleset"], j.country,
+            j.currency, j.cash_reporting_threshold, t.transactions, t.accounts, t.indicators,
+            t.alerts, t.dlq,
+        )
+
+    return Topology(
+        app=app,
+        settings=settings,
+        metrics=metrics,
+        agents={
+            "validate_transactions": validate_transactions,
+            "validate_accounts": validate_accounts,
+            "validate_indicators": validate_indicators,
+            "identity_stage": identity_stage,
+            "account_monitor": account_monitor,
+        },
+        topics={
+            "transactions": transactions_topic, "accounts": accounts_topic,
+            "indicators": indicators_topic, "alerts": alerts_topic, "dlq": dlq_topic,
+            "by_account": by_account_topic, "by_identifier": by_identifier_topic,
+        },
+        tables={"account_state": account_table, "indicators": indicator_table},
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:500]
