@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import faust
 from faust.types import EventT, StreamT
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from detectors import (
     AccountState,
@@ -63,6 +63,14 @@ class AccountEnvelope(BaseModel):
     ingested_at: float  # Kafka timestamp of the input message (s), for the latency metric
     transaction: Transaction | None = None
     account: AccountEvent | None = None
+
+    @model_validator(mode="after")
+    def _one_event(self) -> AccountEnvelope:
+        if (self.transaction is None) == (self.account is None) or (
+            (self.kind == "transaction") != (self.transaction is not None)
+        ):
+            raise ValueError(f"an envelope of kind {self.kind!r} must carry exactly that event")
+        return self
 
     @property
     def event(self) -> Transaction | AccountEvent:
@@ -222,7 +230,7 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 for leg in account_legs(txn):
                     env = AccountEnvelope(kind="transaction", ingested_at=ingested, transaction=leg)
                     await by_account_topic.send(key=leg.account_id.encode(),
-                                                value=env.model_dump_json().encode())
+                                                value=env.model_dump_json(exclude_none=True).encode())
                 accepted[t.transactions].inc()
             except Exception as exc:  # a worker never dies on one message
                 log.exception("failed to process a transaction message")
@@ -239,7 +247,7 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 env = AccountEnvelope(kind="account", ingested_at=event.message.timestamp,
                                       account=acct)
                 await by_account_topic.send(key=acct.account_id.encode(),
-                                            value=env.model_dump_json().encode())
+                                            value=env.model_dump_json(exclude_none=True).encode())
                 accepted[t.accounts].inc()
             except Exception as exc:
                 log.exception("failed to process an account message")

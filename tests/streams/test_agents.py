@@ -1,0 +1,156 @@
+"""The Faust wiring, without a broker: each agent driven through `agent.test_context()`.
+
+Outgoing sends are captured instead of produced, and table changelog writes are skipped, so
+these check routing, dead-lettering and the account stage in milliseconds; the same claims
+are checked against the real broker in test_e2e.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from faust.tables.base import Collection
+from faust.topics import Topic
+
+from models import Alert, DeadLetter, DeadLetterReason
+from streams.app import AccountEnvelope, Topology, create_app
+from streams.settings import TxmonSettings
+
+Sent = list[tuple[str, bytes | None, bytes]]
+
+
+@pytest.fixture
+async def topology() -> AsyncIterator[tuple[Topology, Sent]]:
+    topo = create_app(TxmonSettings(app_id="txmon-unit", store="memory://", metrics_port=0))
+    app = topo.app
+    app.loop = asyncio.get_running_loop()
+    app.finalize()
+    app.flow_control.resume()
+    sent: Sent = []
+
+    async def capture(self: Topic, *, key: Any = None, value: Any = None, **_: Any) -> None:
+        sent.append((self.get_topic_name(), key, value))
+
+    with patch.object(Topic, "send", capture), \
+            patch.object(Collection, "_send_changelog", lambda *a, **k: None):
+        for table in topo.tables.values():
+            table.data.clear()
+        yield topo, sent
+
+
+def deposit(event_id: str, day: int, amount: str = "95000.00", account: str = "A1") -> bytes:
+    return json.dumps({
+        "event_id": event_id, "occurred_at": f"2026-11-{day:02d}T10:00:00Z",
+        "account_id": account, "kind": "cash_deposit", "direction": "in",
+        "amount": amount, "currency": "MAD",
+    }).encode()
+
+
+def to(sent: Sent, topic: str) -> list[tuple[bytes | None, bytes]]:
+    return [(k, v) for t, k, v in sent if t == topic]
+
+
+async def test_valid_transaction_is_forwarded_keyed_by_account(topology):
+    topo, sent = topology
+    async with topo.agents["validate_transactions"].test_context() as agent:
+        await agent.put(deposit("e1", 1), key=b"A1")
+    forwarded = to(sent, "txmon-unit-by-account")
+    assert [k for k, _ in forwarded] == [b"A1"]
+    env = AccountEnvelope.model_validate_json(forwarded[0][1])
+    assert env.event.event_id == "e1"
+    assert to(sent, "monitor.dlq") == []
+
+
+async def test_transfer_out_is_also_forwarded_to_the_beneficiary(topology):
+    topo, sent = topology
+    transfer = json.dumps({
+        "event_id": "t1", "occurred_at": "2026-11-01T10:00:00Z", "account_id": "PAYER",
+        "kind": "transfer", "direction": "out", "amount": 500, "currency": "MAD",
+        "counterparty": {"account_id": "PAYEE", "bank": "BANK2"},
+    }).encode()
+    async with topo.agents["validate_transactions"].test_context() as agent:
+        await agent.put(transfer, key=b"PAYER")
+    forwarded = to(sent, "txmon-unit-by-account")
+    assert [k for k, _ in forwarded] == [b"PAYER", b"PAYEE"]
+    payee = AccountEnvelope.model_validate_json(forwarded[1][1]).event
+    assert payee.account_id == "PAYEE"
+    assert payee.direction.value == "in"
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "reason"),
+    [
+        (b"{not json", b"A1", DeadLetterReason.BAD_JSON),
+        (b"\xff\xfe\x00", b"A1", DeadLetterReason.BAD_JSON),
+        (deposit("e1", 1, amount="-5"), b"A1", DeadLetterReason.SCHEMA),
+        (deposit("e1", 1), b"SOMEONE-ELSE", DeadLetterReason.KEY_MISMATCH),
+        (deposit("e1", 1), None, DeadLetterReason.KEY_MISMATCH),
+    ],
+    ids=["bad-json", "not-utf8", "negative-amount", "key-differs", "no-key"],
+)
+async def test_unacceptable_transactions_go_to_the_dlq_untouched(topology, value, key, reason):
+    topo, sent = topology
+    async with topo.agents["validate_transactions"].test_context() as agent:
+        await agent.put(value, key=key)
+    assert to(sent, "txmon-unit-by-account") == []
+    (dlq_key, dlq_value), = to(sent, "monitor.dlq")
+    record = DeadLetter.model_validate_json(dlq_value)
+    assert record.reason is reason
+    raw, encoding = DeadLetter.encode_raw(value)
+    assert (record.raw, record.raw_encoding) == (raw, encoding)
+    assert record.error
+
+
+async def test_invalid_account_and_indicator_messages_are_dead_lettered(topology):
+    topo, sent = topology
+    async with topo.agents["validate_accounts"].test_context() as agent:
+        await agent.put(b'{"event_id": "a1", "account_id": "A1", "kind": "opened", '
+                        b'"occurred_at": "2026-11-01T10:00:00Z"}', key=b"A1")
+    async with topo.agents["validate_indicators"].test_context() as agent:
+        await agent.put(b'{"indicator_id": "i1"}', key=b"x")
+    reasons = [DeadLetter.model_validate_json(v).error for _, v in to(sent, "monitor.dlq")]
+    assert len(reasons) == 2
+    assert "customer is required" in reasons[0]
+
+
+async def test_indicator_is_rekeyed_by_normalised_value(topology):
+    topo, sent = topology
+    indicator = json.dumps({
+        "indicator_id": "i1", "observed_at": "2026-11-01T10:00:00Z", "type": "email",
+        "value": "Pimp@Example.ORG", "typology": "human_trafficking", "source": "escort-ad",
+    }).encode()
+    async with topo.agents["validate_indicators"].test_context() as agent:
+        await agent.put(indicator, key=b"Pimp@Example.ORG")
+    assert [k for k, _ in to(sent, "txmon-unit-by-identifier")] == [b"email:pimp@example.org"]
+
+
+async def test_account_stage_alerts_once_and_ignores_redelivery(topology):
+    topo, sent = topology
+
+    def envelope(raw: bytes) -> bytes:
+        return json.dumps({"kind": "transaction", "ingested_at": 0.0,
+                           "transaction": json.loads(raw)}).encode()
+
+    async with topo.agents["account_monitor"].test_context() as agent:
+        for event_id, day in [("d1", 1), ("d2", 2), ("d3", 3), ("d3", 3), ("d4", 4)]:
+            await agent.put(envelope(deposit(event_id, day)), key=b"A1")
+    alerts = [Alert.model_validate_json(v) for _, v in to(sent, "fiu.alerts")]
+    assert len(alerts) == 1
+    assert alerts[0].transaction_ids == ["d1", "d2", "d3"]
+    metrics = topo.metrics.registry
+    assert metrics.get_sample_value("txmon_account_events_total", {"outcome": "duplicate"}) == 1
+    assert metrics.get_sample_value("txmon_findings_suppressed_total",
+                                    {"typology": "structuring"}) == 1
+
+
+async def test_account_stage_dead_letters_an_envelope_it_cannot_read(topology):
+    topo, sent = topology
+    async with topo.agents["account_monitor"].test_context() as agent:
+        await agent.put(b'{"kind": "transaction"}', key=b"A1")
+    (_, value), = to(sent, "monitor.dlq")
+    assert DeadLetter.model_validate_json(value).reason is DeadLetterReason.PROCESSING
