@@ -63,7 +63,8 @@ def payee_leg(txn: Transaction) -> Transaction:
             "direction": Direction.IN,
             "institution": cp.bank,
             "counterparty": Counterparty(
-                account_id=txn.account_id, bank=txn.institution,
+                account_id=txn.account_id,
+                bank=txn.institution,
                 country=txn.location.country if txn.location else None,
             ),
             "card": None,
@@ -76,7 +77,7 @@ def payee_leg(txn: Transaction) -> Transaction:
 
 
 def account_legs(txn: Transaction) -> list[Transaction]:
-    """The events per account a transaction produces: itself, plus the payee leg of a transfer out."""
+    """The per-account events of a transaction: itself, plus the payee leg of a transfer out."""
     cp = txn.counterparty
     if (
         txn.kind is TransactionKind.TRANSFER

@@ -111,7 +111,9 @@ class AlertPolicy:
             episodes[typology.value] = OpenEpisode(
                 alert_id=alert_id, until=last_at + self.params.episode_length
             )
-            event_ids = list(dict.fromkeys(original_event_id(e) for f in group for e in f.event_ids))
+            event_ids = list(
+                dict.fromkeys(original_event_id(e) for f in group for e in f.event_ids)
+            )
             related = sorted({a for f in group for a in f.related_accounts} - {account_id})
             alerts.append(
                 Alert(

@@ -48,8 +48,9 @@ def build_detectors(params: DetectorParams, profile: Jurisdiction) -> list[Detec
     return [make(params, profile) for name, make in REGISTRY.items() if name in params.enabled]
 
 
-def build_policy(params: PolicyParams, detectors: list[Detector[Any]],
-                 model_version: str | None = None) -> AlertPolicy:
+def build_policy(
+    params: PolicyParams, detectors: list[Detector[Any]], model_version: str | None = None
+) -> AlertPolicy:
     versions = {"ruleset": RULESET_VERSION}
     versions.update({d.name: d.version for d in detectors})
     if model_version:

@@ -95,9 +95,9 @@ class Structuring:
         self.params = params
         self.profile = profile
         self._threshold = profile.cash_reporting_threshold
-        self._floor = (profile.cash_reporting_threshold * Decimal(str(params.near_fraction))).quantize(
-            Decimal("0.01")
-        )
+        self._floor = (
+            profile.cash_reporting_threshold * Decimal(str(params.near_fraction))
+        ).quantize(Decimal("0.01"))
 
     def accepts(self, event: Event, /) -> bool:
         return (

@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from models.alerts import DeadLetterReason
-from models.events import AccountEvent, Indicator, Transaction
+from models.events import Indicator
 
 __all__ = ["Rejection", "decode", "describe_validation_error"]
 
@@ -40,8 +40,13 @@ def _key_field(model: type[BaseModel]) -> str:
     return "value" if model is Indicator else "account_id"
 
 
-def decode(model: type[M], value: bytes | str | None, key: bytes | str | None = None,
-           *, check_key: bool = True) -> M | Rejection:
+def decode(
+    model: type[M],
+    value: bytes | str | None,
+    key: bytes | str | None = None,
+    *,
+    check_key: bool = True,
+) -> M | Rejection:
     """Validate one message of `model`'s topic; with `check_key`, the key must match the contract.
 
     The key of `transactions` and `accounts` must equal `account_id`; the key of
@@ -60,11 +65,14 @@ def decode(model: type[M], value: bytes | str | None, key: bytes | str | None = 
         field = _key_field(model)
         expected = getattr(event, field)
         if key is None:
-            return Rejection(DeadLetterReason.KEY_MISMATCH,
-                             f"the message has no key; the contract requires key = {field}")
+            return Rejection(
+                DeadLetterReason.KEY_MISMATCH,
+                f"the message has no key; the contract requires key = {field}",
+            )
         key_text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
         if key_text.strip() != expected:
-            return Rejection(DeadLetterReason.KEY_MISMATCH,
-                             f"the message key differs from {field} (key must equal {field})")
+            return Rejection(
+                DeadLetterReason.KEY_MISMATCH,
+                f"the message key differs from {field} (key must equal {field})",
+            )
     return event
-

@@ -217,8 +217,7 @@ class Customer(_Inbound):
     email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     address: OptionalText | None = None
     declared_monthly_income: (
-        Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=24, decimal_places=6)]
-        | None
+        Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=24, decimal_places=6)] | None
     ) = None
     business_activity: OptionalText | None = None
 
@@ -237,7 +236,10 @@ class AccountEvent(_Inbound):
 
     @model_validator(mode="after")
     def _customer_required(self) -> AccountEvent:
-        if self.kind in (AccountEventKind.OPENED, AccountEventKind.UPDATED) and self.customer is None:
+        if (
+            self.kind in (AccountEventKind.OPENED, AccountEventKind.UPDATED)
+            and self.customer is None
+        ):
             raise ValueError(f"customer is required when kind is '{self.kind.value}'")
         return self
 

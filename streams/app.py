@@ -91,7 +91,7 @@ class TableStates(MutableMapping[str, AccountState]):
             raise KeyError(key)
         return AccountState.model_validate_json(raw)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         raw = self.table.get(key.encode())
         return default if raw is None else AccountState.model_validate_json(raw)
 
@@ -172,8 +172,14 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
     parts = t.partitions
 
     def raw_topic(name: str, **kw: Any) -> Any:
-        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", **kw)
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            **kw,
+        )
 
     transactions_topic = raw_topic(t.transactions)
     accounts_topic = raw_topic(t.accounts)
@@ -184,31 +190,48 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
     by_identifier_topic = raw_topic(
         f"{settings.app_id}-by-identifier", partitions=parts, internal=True
     )
-    account_table = app.Table("account-state", key_type=bytes, value_type=bytes,
-                              partitions=parts)
-    indicator_table = app.Table("osint-indicators", key_type=bytes, value_type=bytes,
-                                partitions=parts)
+    account_table = app.Table("account-state", key_type=bytes, value_type=bytes, partitions=parts)
+    indicator_table = app.Table(
+        "osint-indicators", key_type=bytes, value_type=bytes, partitions=parts
+    )
     states = TableStates(account_table)
 
-    accepted = {name: metrics.event_counter(name, "accepted")
-                for name in (t.transactions, t.accounts, t.indicators)}
-    dead = {name: metrics.event_counter(name, "dead_lettered")
-            for name in (t.transactions, t.accounts, t.indicators)}
+    accepted = {
+        name: metrics.event_counter(name, "accepted")
+        for name in (t.transactions, t.accounts, t.indicators)
+    }
+    dead = {
+        name: metrics.event_counter(name, "dead_lettered")
+        for name in (t.transactions, t.accounts, t.indicators)
+    }
 
     async def dead_letter(event: EventT, reason: DeadLetterReason, error: str) -> None:
         msg = event.message
         raw, encoding = DeadLetter.encode_raw(msg.value)
         key = None if msg.key is None else DeadLetter.encode_raw(msg.key)[0]
         record = DeadLetter(
-            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key, raw=raw,
-            raw_encoding=encoding, reason=reason, error=error, received_at=datetime.now(UTC),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=key,
+            raw=raw,
+            raw_encoding=encoding,
+            reason=reason,
+            error=error,
+            received_at=datetime.now(UTC),
         )
         await dlq_topic.send(key=msg.key, value=record.model_dump_json().encode())
         metrics.dlq.labels(reason.value).inc()
         if msg.topic in dead:
             dead[msg.topic].inc()
-        log.warning("dead-lettered topic=%s partition=%s offset=%s reason=%s error=%s",
-                    msg.topic, msg.partition, msg.offset, reason.value, error[:300])
+        log.warning(
+            "dead-lettered topic=%s partition=%s offset=%s reason=%s error=%s",
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            reason.value,
+            error[:300],
+        )
 
     async def forward(event: EventT, model: type[BaseModel]) -> BaseModel | None:
         """Decode one input message; dead-letter it and return None when it is unacceptable."""
@@ -229,8 +252,10 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 ingested = event.message.timestamp
                 for leg in account_legs(txn):
                     env = AccountEnvelope(kind="transaction", ingested_at=ingested, transaction=leg)
-                    await by_account_topic.send(key=leg.account_id.encode(),
-                                                value=env.model_dump_json(exclude_none=True).encode())
+                    await by_account_topic.send(
+                        key=leg.account_id.encode(),
+                        value=env.model_dump_json(exclude_none=True).encode(),
+                    )
                 accepted[t.transactions].inc()
             except Exception as exc:  # a worker never dies on one message
                 log.exception("failed to process a transaction message")
@@ -244,10 +269,13 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 if acct is None:
                     continue
                 assert isinstance(acct, AccountEvent)  # noqa: S101
-                env = AccountEnvelope(kind="account", ingested_at=event.message.timestamp,
-                                      account=acct)
-                await by_account_topic.send(key=acct.account_id.encode(),
-                                            value=env.model_dump_json(exclude_none=True).encode())
+                env = AccountEnvelope(
+                    kind="account", ingested_at=event.message.timestamp, account=acct
+                )
+                await by_account_topic.send(
+                    key=acct.account_id.encode(),
+                    value=env.model_dump_json(exclude_none=True).encode(),
+                )
                 accepted[t.accounts].inc()
             except Exception as exc:
                 log.exception("failed to process an account message")
@@ -262,7 +290,9 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                     continue
                 assert isinstance(ind, Indicator)  # noqa: S101
                 key = normalise_identifier(ind.type, ind.value)
-                await by_identifier_topic.send(key=key.encode(), value=ind.model_dump_json().encode())
+                await by_identifier_topic.send(
+                    key=key.encode(), value=ind.model_dump_json().encode()
+                )
                 accepted[t.indicators].inc()
             except Exception as exc:
                 log.exception("failed to process an indicator message")
@@ -277,16 +307,18 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             indicator_table[key] = event.message.value
             metrics.indicators.set(len(indicator_table))
 
-    outcome_counters = {o: metrics.account_events.labels(o) for o in
-                        ("assessed", "duplicate", "duplicate_leg")}
+    outcome_counters = {
+        o: metrics.account_events.labels(o) for o in ("assessed", "duplicate", "duplicate_leg")
+    }
 
     @app.agent(by_account_topic, name="account-monitor")
     async def account_monitor(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             try:
                 env = AccountEnvelope.model_validate_json(event.message.value)
-                result = assess(env.event, detectors, states, policy,
-                                timer=metrics.observe_detector)
+                result = assess(
+                    env.event, detectors, states, policy, timer=metrics.observe_detector
+                )
                 await publish(result, env)
             except Exception as exc:
                 log.exception("failed to assess an event")
@@ -299,28 +331,42 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         for finding in result.suppressed:
             metrics.suppressed.labels(finding.typology.value).inc()
         for alert in result.alerts:
-            await alerts_topic.send(key=alert.account_id.encode(),
-                                    value=alert.model_dump_json().encode())
+            await alerts_topic.send(
+                key=alert.account_id.encode(), value=alert.model_dump_json().encode()
+            )
             for typology in alert.typologies:
                 metrics.alerts.labels(typology.value).inc()
             metrics.latency.observe(max(0.0, time.time() - env.ingested_at))
-            log.info("alert alert_id=%s account=%s typologies=%s score=%.2f severity=%s",
-                     alert.alert_id, mask(alert.account_id),
-                     ",".join(x.value for x in alert.typologies), alert.score,
-                     alert.severity.value)
+            log.info(
+                "alert alert_id=%s account=%s typologies=%s score=%.2f severity=%s",
+                alert.alert_id,
+                mask(alert.account_id),
+                ",".join(x.value for x in alert.typologies),
+                alert.score,
+                alert.severity.value,
+            )
 
     @app.task
     async def announce() -> None:
         j = settings.jurisdiction
-        metrics.reference_date.labels(policy.detector_versions["ruleset"], j.country,
-                                      j.currency).set(1)
+        metrics.reference_date.labels(
+            policy.detector_versions["ruleset"], j.country, j.currency
+        ).set(1)
         log.info(
             "txmon worker ready: app_id=%s broker=%s detectors=%s ruleset=%s jurisdiction=%s "
             "currency=%s cash_threshold=%s inputs=%s,%s,%s alerts=%s dlq=%s",
-            settings.app_id, settings.kafka.bootstrap_servers,
-            ",".join(d.name for d in detectors), policy.detector_versions["ruleset"], j.country,
-            j.currency, j.cash_reporting_threshold, t.transactions, t.accounts, t.indicators,
-            t.alerts, t.dlq,
+            settings.app_id,
+            settings.kafka.bootstrap_servers,
+            ",".join(d.name for d in detectors),
+            policy.detector_versions["ruleset"],
+            j.country,
+            j.currency,
+            j.cash_reporting_threshold,
+            t.transactions,
+            t.accounts,
+            t.indicators,
+            t.alerts,
+            t.dlq,
         )
 
     return Topology(
@@ -335,9 +381,13 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             "account_monitor": account_monitor,
         },
         topics={
-            "transactions": transactions_topic, "accounts": accounts_topic,
-            "indicators": indicators_topic, "alerts": alerts_topic, "dlq": dlq_topic,
-            "by_account": by_account_topic, "by_identifier": by_identifier_topic,
+            "transactions": transactions_topic,
+            "accounts": accounts_topic,
+            "indicators": indicators_topic,
+            "alerts": alerts_topic,
+            "dlq": dlq_topic,
+            "by_account": by_account_topic,
+            "by_identifier": by_identifier_topic,
         },
         tables={"account_state": account_table, "indicators": indicator_table},
     )

@@ -103,12 +103,19 @@ class EmbeddedBroker:
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
         self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
             [
-                binary, "broker",
-                "--listener-url", f"tcp://{self.host}:{self.port}",
-                "--advertised-listener-url", f"tcp://{self.host}:{self.port}",
-                "--storage-engine", "memory://tansu/",
+                binary,
+                "broker",
+                "--listener-url",
+                f"tcp://{self.host}:{self.port}",
+                "--advertised-listener-url",
+                f"tcp://{self.host}:{self.port}",
+                "--storage-engine",
+                "memory://tansu/",
             ],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=env,
             start_new_session=True,
         )
         if not wait_for_port(self.port, self.host, timeout):
@@ -138,14 +145,20 @@ class EmbeddedBroker:
         self.stop()
 
 
-async def ensure_topics_async(bootstrap: str, names: Iterable[str], partitions: int,
-                              replication: int = 1, security: dict[str, Any] | None = None,
-                              timeout: float = 30.0) -> list[str]:
+async def ensure_topics_async(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    replication: int = 1,
+    security: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000,
-                                **(security or {}))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10000, **(security or {})
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -153,7 +166,9 @@ async def ensure_topics_async(bootstrap: str, names: Iterable[str], partitions: 
             break
         except Exception as exc:
             if time.monotonic() > deadline:
-                raise BrokerError(f"Cannot reach the Kafka broker at {bootstrap} ({exc}).") from None
+                raise BrokerError(
+                    f"Cannot reach the Kafka broker at {bootstrap} ({exc})."
+                ) from None
             await asyncio.sleep(0.5)
     try:
         existing = set(await admin.list_topics())
@@ -165,8 +180,13 @@ async def ensure_topics_async(bootstrap: str, names: Iterable[str], partitions: 
         await admin.close()
 
 
-def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int, replication: int = 1,
-                  security: dict[str, Any] | None = None) -> list[str]:
+def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    replication: int = 1,
+    security: dict[str, Any] | None = None,
+) -> list[str]:
     return asyncio.run(ensure_topics_async(bootstrap, names, partitions, replication, security))
 
 

@@ -41,21 +41,32 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory to write the JSON Schemas to (default: the package's schemas/).")
-@click.option("--check", is_flag=True, help="Exit 1 if the committed schemas differ from the models.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write the JSON Schemas to (default: the package's schemas/).",
+)
+@click.option(
+    "--check", is_flag=True, help="Exit 1 if the committed schemas differ from the models."
+)
 def schema(out_dir: Path | None, check: bool) -> None:
     """Write the JSON Schema of every topic's contract."""
     from models.schema import SCHEMA_DIR, render_schemas, write_schemas
 
     directory = out_dir or SCHEMA_DIR
     if check:
-        stale = [name for name, text in render_schemas().items()
-                 if not (directory / name).exists()
-                 or (directory / name).read_text(encoding="utf-8") != text]
+        stale = [
+            name
+            for name, text in render_schemas().items()
+            if not (directory / name).exists()
+            or (directory / name).read_text(encoding="utf-8") != text
+        ]
         if stale:
-            click.echo(f"txmon: schemas out of date: {', '.join(stale)}; run `txmon schema`.",
-                       err=True)
+            click.echo(
+                f"txmon: schemas out of date: {', '.join(stale)}; run `txmon schema`.", err=True
+            )
             sys.exit(1)
         click.echo("schemas are up to date")
         return
@@ -73,8 +84,10 @@ def broker(port: int) -> None:
         b = EmbeddedBroker(port=port).start()
     except BrokerError as exc:
         _fail(str(exc))
-    click.echo(f"Tansu broker listening on {b.bootstrap} (memory storage, pid "
-               f"{b.process.pid if b.process else '?'}); Ctrl-C stops it.")
+    click.echo(
+        f"Tansu broker listening on {b.bootstrap} (memory storage, pid "
+        f"{b.process.pid if b.process else '?'}); Ctrl-C stops it."
+    )
     stop = {"now": False}
 
     def _stop(*_: object) -> None:
@@ -98,9 +111,13 @@ def topics() -> None:
     s = _settings()
     t = s.topics
     try:
-        created = ensure_topics(s.kafka.bootstrap_servers,
-                                [t.transactions, t.accounts, t.indicators, t.alerts, t.dlq],
-                                t.partitions, t.replication, s.kafka.aiokafka_security())
+        created = ensure_topics(
+            s.kafka.bootstrap_servers,
+            [t.transactions, t.accounts, t.indicators, t.alerts, t.dlq],
+            t.partitions,
+            t.replication,
+            s.kafka.aiokafka_security(),
+        )
     except BrokerError as exc:
         _fail(str(exc))
     click.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
@@ -120,8 +137,10 @@ def worker() -> None:
         try:
             topo.metrics.serve(s.metrics_port)
         except OSError:
-            _fail(f"metrics port {s.metrics_port} is already in use; set TXMON_METRICS_PORT "
-                  "to another port or 0 to disable metrics.")
+            _fail(
+                f"metrics port {s.metrics_port} is already in use; set TXMON_METRICS_PORT "
+                "to another port or 0 to disable metrics."
+            )
     Worker(topo.app, loglevel=s.log_level, quiet=True).execute_from_commandline()
 
 
@@ -130,21 +149,34 @@ def worker() -> None:
 @click.option("--days", default=30, show_default=True, help="Days of history.")
 @click.option("--seed", default=7, show_default=True)
 @click.option("--invalid", default=0, show_default=True, help="Invalid messages to inject.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write transactions/accounts/indicators JSONL and labels.json here.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write transactions/accounts/indicators JSONL and labels.json here.",
+)
 @click.option("--to-broker", is_flag=True, help="Produce to the TXMON_KAFKA__BROKER topics.")
 @click.option("--rate", type=float, default=None, help="Messages per second when producing.")
-def simulate(accounts: int, days: int, seed: int, invalid: int, out_dir: Path | None,
-             to_broker: bool, rate: float | None) -> None:
+def simulate(
+    accounts: int,
+    days: int,
+    seed: int,
+    invalid: int,
+    out_dir: Path | None,
+    to_broker: bool,
+    rate: float | None,
+) -> None:
     """Generate synthetic traffic with injected typologies and a labels file."""
     from streams.simulate import SimulationConfig, produce, simulate, write_files
 
     if not out_dir and not to_broker:
         _fail("say where the traffic goes: --out DIR, --to-broker, or both.")
-    sim = simulate(SimulationConfig(accounts=accounts, days=days, seed=seed,
-                                    invalid_messages=invalid))
-    click.echo(f"simulated {len(sim.messages)} messages, {len(sim.labels)} labelled accounts",
-               err=True)
+    sim = simulate(
+        SimulationConfig(accounts=accounts, days=days, seed=seed, invalid_messages=invalid)
+    )
+    click.echo(
+        f"simulated {len(sim.messages)} messages, {len(sim.labels)} labelled accounts", err=True
+    )
     if out_dir:
         for name, path in write_files(sim, out_dir).items():
             click.echo(f"{name}: {path}", err=True)
@@ -153,51 +185,90 @@ def simulate(accounts: int, days: int, seed: int, invalid: int, out_dir: Path | 
     if to_broker:
         s = _settings()
         t = s.topics
-        names = {"transactions": t.transactions, "accounts": t.accounts,
-                 "osint.indicators": t.indicators}
+        names = {
+            "transactions": t.transactions,
+            "accounts": t.accounts,
+            "osint.indicators": t.indicators,
+        }
         try:
-            n = asyncio.run(produce(sim, s.kafka.bootstrap_servers, names, rate=rate,
-                                    security=s.kafka.aiokafka_security()))
+            n = asyncio.run(
+                produce(
+                    sim,
+                    s.kafka.bootstrap_servers,
+                    names,
+                    rate=rate,
+                    security=s.kafka.aiokafka_security(),
+                )
+            )
         except Exception as exc:
             _fail(f"could not produce to {s.kafka.bootstrap_servers} ({exc}).")
         click.echo(f"produced {n} messages to {s.kafka.bootstrap_servers}", err=True)
 
 
 @main.command()
-@click.option("--transactions", "transactions", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--accounts", "accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--indicators", "indicators",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Alerts, one JSON object per line (the fiu.alerts contract); - for stdout.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: when stderr is a terminal).")
-def replay(transactions: Path, accounts: Path | None, indicators: Path | None, out: Path,
-           progress: bool | None) -> None:
+@click.option(
+    "--transactions",
+    "transactions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--accounts", "accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--indicators", "indicators", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Alerts, one JSON object per line (the fiu.alerts contract); - for stdout.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+def replay(
+    transactions: Path,
+    accounts: Path | None,
+    indicators: Path | None,
+    out: Path,
+    progress: bool | None,
+) -> None:
     """Run the detectors offline over JSONL files, in event-time order."""
     from streams.replay import replay_files
 
     s = _settings()
     show = sys.stderr.isatty() if progress is None else progress
-    params = {"detectors_params": s.detectors, "jurisdiction": s.jurisdiction,
-              "policy_params": s.policy}
+    params = {
+        "detectors_params": s.detectors,
+        "jurisdiction": s.jurisdiction,
+        "policy_params": s.policy,
+    }
     if str(out) == "-":
-        _, report = replay_files(transactions, accounts, indicators, sys.stdout.buffer,
-                                 progress=show, **params)
+        _, report = replay_files(
+            transactions, accounts, indicators, sys.stdout.buffer, progress=show, **params
+        )
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("wb") as handle:
-            _, report = replay_files(transactions, accounts, indicators, handle,
-                                     progress=show, **params)
+            _, report = replay_files(
+                transactions, accounts, indicators, handle, progress=show, **params
+            )
     click.echo(report.summary(), err=True)
     for example in report.invalid_examples:
         click.echo(f"  invalid: {example}", err=True)
 
 
 @main.command()
-@click.option("--seconds", type=float, default=None,
-              help="Stop after this many seconds (default: DEMO_SECONDS or until Ctrl-C).")
+@click.option(
+    "--seconds",
+    type=float,
+    default=None,
+    help="Stop after this many seconds (default: DEMO_SECONDS or until Ctrl-C).",
+)
 @click.option("--accounts", default=600, show_default=True)
 def demo(seconds: float | None, accounts: int) -> None:
     """Broker + worker + simulator, showing alerts and metrics live (Ctrl-C stops everything)."""

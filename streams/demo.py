@@ -27,7 +27,12 @@ from streams.settings import TopicSettings
 
 __all__ = ["WorkerProcess", "run_demo", "scrape"]
 
-SEVERITY_STYLE = {"low": "cyan", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
+SEVERITY_STYLE = {
+    "low": "cyan",
+    "medium": "yellow",
+    "high": "bold red",
+    "critical": "bold white on red",
+}
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -53,19 +58,27 @@ def metric_sum(values: dict[str, float], prefix: str) -> float:
 class WorkerProcess:
     """`txmon worker` as a child process with its own environment, log file and metrics port."""
 
-    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, log_path: Path,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        app_id: str,
+        data_dir: Path,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.metrics_port = free_port()
         self.log_path = log_path
         env = dict(os.environ)
-        env.update({
-            "TXMON_KAFKA__BROKER": bootstrap,
-            "TXMON_KAFKA__TANSU_COMPAT": "true",
-            "TXMON_APP_ID": app_id,
-            "TXMON_METRICS_PORT": str(self.metrics_port),
-            "TXMON_DATA_DIR": str(data_dir),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "TXMON_KAFKA__BROKER": bootstrap,
+                "TXMON_KAFKA__TANSU_COMPAT": "true",
+                "TXMON_APP_ID": app_id,
+                "TXMON_METRICS_PORT": str(self.metrics_port),
+                "TXMON_DATA_DIR": str(data_dir),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(extra_env or {})
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,7 +87,10 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "streams.cli", "worker"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
             start_new_session=True,
         )
         log.close()
@@ -108,16 +124,30 @@ def _alert_line(alert: Alert) -> str:
     sev = alert.severity.value
     style = SEVERITY_STYLE.get(sev, "")
     summary = alert.reasons[0].summary if alert.reasons else ""
-    return (f"[{style}]{sev.upper():8}[/] {','.join(t.value for t in alert.typologies):14} "
-            f"account [bold]{alert.account_id}[/] score {alert.score:.2f}  {summary}")
+    return (
+        f"[{style}]{sev.upper():8}[/] {','.join(t.value for t in alert.typologies):14} "
+        f"account [bold]{alert.account_id}[/] score {alert.score:.2f}  {summary}"
+    )
 
 
-async def _watch(console: Console, bootstrap: str, topics: TopicSettings, metrics_port: int,
-                 deadline: float | None, expected: int, labels: dict[str, list[str]]) -> None:
+async def _watch(
+    console: Console,
+    bootstrap: str,
+    topics: TopicSettings,
+    metrics_port: int,
+    deadline: float | None,
+    expected: int,
+    labels: dict[str, list[str]],
+) -> None:
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(topics.alerts, topics.dlq, bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topics.alerts,
+        topics.dlq,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
     await consumer.start()
     alerted: Counter[str] = Counter()
     alerted_accounts: set[str] = set()
@@ -138,9 +168,12 @@ async def _watch(console: Console, bootstrap: str, topics: TopicSettings, metric
                     else:
                         record = DeadLetter.model_validate_json(m.value or b"{}")
                         dlq[record.reason.value] += 1
-                        console.print(f"[magenta]DLQ     [/] {record.reason.value:14} "
-                                      f"{record.topic}[{record.partition}]@{record.offset}: "
-                                      f"{record.error[:110]}", highlight=False)
+                        console.print(
+                            f"[magenta]DLQ     [/] {record.reason.value:14} "
+                            f"{record.topic}[{record.partition}]@{record.offset}: "
+                            f"{record.error[:110]}",
+                            highlight=False,
+                        )
             now = time.monotonic()
             if now - last_status >= 5:
                 last_status = now
@@ -153,7 +186,8 @@ async def _watch(console: Console, bootstrap: str, topics: TopicSettings, metric
                     f"[dim]metrics: consumed {consumed:.0f}/{expected}, dead-lettered "
                     f"{metric_sum(values, 'txmon_dlq_messages_total'):.0f}, alerts "
                     f"{metric_sum(values, 'txmon_alerts_total'):.0f}, mean event-to-alert "
-                    f"latency {mean} (http://127.0.0.1:{metrics_port}/metrics)[/]")
+                    f"latency {mean} (http://127.0.0.1:{metrics_port}/metrics)[/]"
+                )
                 if consumed >= expected and not done_said:
                     done_said = True
                     structuring = {a for a, t in labels.items() if "structuring" in t}
@@ -163,13 +197,18 @@ async def _watch(console: Console, bootstrap: str, topics: TopicSettings, metric
                         f"[green]all {expected} messages processed: {hit} of "
                         f"{len(structuring)} injected structuring accounts alerted, {false} "
                         f"alerts on other accounts, {sum(dlq.values())} messages dead-lettered. "
-                        f"Ctrl-C stops the demo.[/]")
+                        f"Ctrl-C stops the demo.[/]"
+                    )
     finally:
         await consumer.stop()
 
 
-def run_demo(seconds: float | None = None, accounts: int = 600, seed: int = 7,
-             out_dir: Path = Path("demo-output")) -> None:
+def run_demo(
+    seconds: float | None = None,
+    accounts: int = 600,
+    seed: int = 7,
+    out_dir: Path = Path("demo-output"),
+) -> None:
     """Run the whole pipeline; return when time is up or on Ctrl-C, having stopped everything."""
     from streams.simulate import SimulationConfig, produce, simulate
 
@@ -189,30 +228,55 @@ def run_demo(seconds: float | None = None, accounts: int = 600, seed: int = 7,
     try:
         broker.start()
         console.print(f"[bold]txmon demo[/]: Tansu broker on {broker.bootstrap}")
-        asyncio.run(ensure_topics_async(
-            broker.bootstrap, [topics.transactions, topics.accounts, topics.indicators,
-                               topics.alerts, topics.dlq], topics.partitions))
+        asyncio.run(
+            ensure_topics_async(
+                broker.bootstrap,
+                [
+                    topics.transactions,
+                    topics.accounts,
+                    topics.indicators,
+                    topics.alerts,
+                    topics.dlq,
+                ],
+                topics.partitions,
+            )
+        )
         data_dir = Path(tempfile.mkdtemp(prefix="txmon-demo-"))
         log_path = out_dir / "worker.log"
         log_path.write_bytes(b"")
         worker = WorkerProcess(broker.bootstrap, "txmon-demo", data_dir, log_path).start()
-        console.print(f"worker starting (log: {log_path}, metrics: "
-                      f"http://127.0.0.1:{worker.metrics_port}/metrics) ...")
+        console.print(
+            f"worker starting (log: {log_path}, metrics: "
+            f"http://127.0.0.1:{worker.metrics_port}/metrics) ..."
+        )
         worker.wait_ready()
         sim = simulate(SimulationConfig(accounts=accounts, seed=seed, invalid_messages=8))
-        console.print(f"worker ready after {time.monotonic() - started:.0f} s; streaming "
-                      f"{len(sim.messages)} simulated messages ({len(sim.labels)} accounts with "
-                      f"injected typologies, 8 invalid messages) ...")
+        console.print(
+            f"worker ready after {time.monotonic() - started:.0f} s; streaming "
+            f"{len(sim.messages)} simulated messages ({len(sim.labels)} accounts with "
+            f"injected typologies, 8 invalid messages) ..."
+        )
         deadline = None if seconds is None else started + seconds
-        names = {"transactions": topics.transactions, "accounts": topics.accounts,
-                 "osint.indicators": topics.indicators}
+        names = {
+            "transactions": topics.transactions,
+            "accounts": topics.accounts,
+            "osint.indicators": topics.indicators,
+        }
 
         async def _run() -> None:
             producer: asyncio.Task[Any] = asyncio.create_task(
-                produce(sim, broker.bootstrap, names, rate=4000.0))
+                produce(sim, broker.bootstrap, names, rate=4000.0)
+            )
             try:
-                await _watch(console, broker.bootstrap, topics, worker.metrics_port,
-                             deadline, len(sim.messages), sim.labels)
+                await _watch(
+                    console,
+                    broker.bootstrap,
+                    topics,
+                    worker.metrics_port,
+                    deadline,
+                    len(sim.messages),
+                    sim.labels,
+                )
             finally:
                 producer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

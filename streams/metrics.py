@@ -25,17 +25,20 @@ class Metrics:
         self.events = Counter(
             "txmon_events_consumed_total",
             "Input messages consumed, by topic and outcome (accepted or dead_lettered).",
-            ["topic", "outcome"], registry=r,
+            ["topic", "outcome"],
+            registry=r,
         )
         self.account_events = Counter(
             "txmon_account_events_total",
             "Events at the account stage, by outcome (assessed, duplicate, duplicate_leg).",
-            ["outcome"], registry=r,
+            ["outcome"],
+            registry=r,
         )
         self.dlq = Counter(
             "txmon_dlq_messages_total",
             "Messages written to the dead-letter topic, by reason class.",
-            ["reason"], registry=r,
+            ["reason"],
+            registry=r,
         )
         self.findings = Counter(
             "txmon_findings_total", "Detector findings, by typology.", ["typology"], registry=r
@@ -43,28 +46,37 @@ class Metrics:
         self.suppressed = Counter(
             "txmon_findings_suppressed_total",
             "Findings folded into an already open alert episode, by typology.",
-            ["typology"], registry=r,
+            ["typology"],
+            registry=r,
         )
         self.alerts = Counter(
-            "txmon_alerts_total", "Alerts published to the FIU topic, by typology.",
-            ["typology"], registry=r,
+            "txmon_alerts_total",
+            "Alerts published to the FIU topic, by typology.",
+            ["typology"],
+            registry=r,
         )
         self.latency = Histogram(
             "txmon_event_to_alert_latency_seconds",
             "From the triggering input message's Kafka timestamp to the alert being handed to "
             "the producer.",
-            buckets=LATENCY_BUCKETS, registry=r,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.detector_time = Histogram(
-            "txmon_detector_seconds", "Time spent in one detector's score() call, by detector.",
-            ["detector"], buckets=DETECTOR_BUCKETS, registry=r,
+            "txmon_detector_seconds",
+            "Time spent in one detector's score() call, by detector.",
+            ["detector"],
+            buckets=DETECTOR_BUCKETS,
+            registry=r,
         )
         self.indicators = Gauge(
             "txmon_osint_indicators", "OSINT indicators held by this worker.", registry=r
         )
         self.reference_date = Gauge(
-            "txmon_info", "Static facts about the running worker.",
-            ["ruleset", "jurisdiction", "currency"], registry=r,
+            "txmon_info",
+            "Static facts about the running worker.",
+            ["ruleset", "jurisdiction", "currency"],
+            registry=r,
         )
 
     @lru_cache(maxsize=256)  # noqa: B019 - bounded label sets, instance lives as long as the app

@@ -44,8 +44,11 @@ class ReplayReport:
 
     def summary(self) -> str:
         total_invalid = sum(self.invalid.values())
-        parts = [f"{self.lines} lines read", f"{sum(self.accepted.values())} accepted",
-                 f"{total_invalid} invalid"]
+        parts = [
+            f"{self.lines} lines read",
+            f"{sum(self.accepted.values())} accepted",
+            f"{total_invalid} invalid",
+        ]
         dupes = self.outcomes.get(Outcome.DUPLICATE.value, 0)
         if dupes:
             parts.append(f"{dupes} duplicate event ids ignored")
@@ -68,8 +71,9 @@ class _Item:
     event: BaseModel
 
 
-def _read(path: Path, model: type[BaseModel], source: int, name: str,
-          report: ReplayReport) -> list[_Item]:
+def _read(
+    path: Path, model: type[BaseModel], source: int, name: str, report: ReplayReport
+) -> list[_Item]:
     items = []
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -100,7 +104,9 @@ def replay(
 ) -> list[Alert]:
     """Assess validated events (already in the order to process them); return the alerts."""
     report = report or ReplayReport()
-    detectors = build_detectors(detectors_params or DetectorParams(), jurisdiction or Jurisdiction())
+    detectors = build_detectors(
+        detectors_params or DetectorParams(), jurisdiction or Jurisdiction()
+    )
     policy = build_policy(policy_params or PolicyParams(), detectors)
     states: dict[str, AccountState] = {}
     indicators: dict[str, Indicator] = {}
@@ -144,11 +150,15 @@ def replay_files(
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
             task = bar.add_task("replaying", total=len(events))
-            alerts = replay(events, report=report,
-                            on_event=lambda: bar.advance(task), **params)
+            alerts = replay(events, report=report, on_event=lambda: bar.advance(task), **params)
     else:
         alerts = replay(events, report=report, **params)
     if out is not None:

@@ -36,19 +36,27 @@ async def topology() -> AsyncIterator[tuple[Topology, Sent]]:
     async def capture(self: Topic, *, key: Any = None, value: Any = None, **_: Any) -> None:
         sent.append((self.get_topic_name(), key, value))
 
-    with patch.object(Topic, "send", capture), \
-            patch.object(Collection, "_send_changelog", lambda *a, **k: None):
+    with (
+        patch.object(Topic, "send", capture),
+        patch.object(Collection, "_send_changelog", lambda *a, **k: None),
+    ):
         for table in topo.tables.values():
             table.data.clear()
         yield topo, sent
 
 
 def deposit(event_id: str, day: int, amount: str = "95000.00", account: str = "A1") -> bytes:
-    return json.dumps({
-        "event_id": event_id, "occurred_at": f"2026-11-{day:02d}T10:00:00Z",
-        "account_id": account, "kind": "cash_deposit", "direction": "in",
-        "amount": amount, "currency": "MAD",
-    }).encode()
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "occurred_at": f"2026-11-{day:02d}T10:00:00Z",
+            "account_id": account,
+            "kind": "cash_deposit",
+            "direction": "in",
+            "amount": amount,
+            "currency": "MAD",
+        }
+    ).encode()
 
 
 def to(sent: Sent, topic: str) -> list[tuple[bytes | None, bytes]]:
@@ -68,11 +76,18 @@ async def test_valid_transaction_is_forwarded_keyed_by_account(topology):
 
 async def test_transfer_out_is_also_forwarded_to_the_beneficiary(topology):
     topo, sent = topology
-    transfer = json.dumps({
-        "event_id": "t1", "occurred_at": "2026-11-01T10:00:00Z", "account_id": "PAYER",
-        "kind": "transfer", "direction": "out", "amount": 500, "currency": "MAD",
-        "counterparty": {"account_id": "PAYEE", "bank": "BANK2"},
-    }).encode()
+    transfer = json.dumps(
+        {
+            "event_id": "t1",
+            "occurred_at": "2026-11-01T10:00:00Z",
+            "account_id": "PAYER",
+            "kind": "transfer",
+            "direction": "out",
+            "amount": 500,
+            "currency": "MAD",
+            "counterparty": {"account_id": "PAYEE", "bank": "BANK2"},
+        }
+    ).encode()
     async with topo.agents["validate_transactions"].test_context() as agent:
         await agent.put(transfer, key=b"PAYER")
     forwarded = to(sent, "txmon-unit-by-account")
@@ -98,7 +113,7 @@ async def test_unacceptable_transactions_go_to_the_dlq_untouched(topology, value
     async with topo.agents["validate_transactions"].test_context() as agent:
         await agent.put(value, key=key)
     assert to(sent, "txmon-unit-by-account") == []
-    (dlq_key, dlq_value), = to(sent, "monitor.dlq")
+    ((dlq_key, dlq_value),) = to(sent, "monitor.dlq")
     record = DeadLetter.model_validate_json(dlq_value)
     assert record.reason is reason
     raw, encoding = DeadLetter.encode_raw(value)
@@ -109,8 +124,11 @@ async def test_unacceptable_transactions_go_to_the_dlq_untouched(topology, value
 async def test_invalid_account_and_indicator_messages_are_dead_lettered(topology):
     topo, sent = topology
     async with topo.agents["validate_accounts"].test_context() as agent:
-        await agent.put(b'{"event_id": "a1", "account_id": "A1", "kind": "opened", '
-                        b'"occurred_at": "2026-11-01T10:00:00Z"}', key=b"A1")
+        await agent.put(
+            b'{"event_id": "a1", "account_id": "A1", "kind": "opened", '
+            b'"occurred_at": "2026-11-01T10:00:00Z"}',
+            key=b"A1",
+        )
     async with topo.agents["validate_indicators"].test_context() as agent:
         await agent.put(b'{"indicator_id": "i1"}', key=b"x")
     reasons = [DeadLetter.model_validate_json(v).error for _, v in to(sent, "monitor.dlq")]
@@ -120,10 +138,16 @@ async def test_invalid_account_and_indicator_messages_are_dead_lettered(topology
 
 async def test_indicator_is_rekeyed_by_normalised_value(topology):
     topo, sent = topology
-    indicator = json.dumps({
-        "indicator_id": "i1", "observed_at": "2026-11-01T10:00:00Z", "type": "email",
-        "value": "Pimp@Example.ORG", "typology": "human_trafficking", "source": "escort-ad",
-    }).encode()
+    indicator = json.dumps(
+        {
+            "indicator_id": "i1",
+            "observed_at": "2026-11-01T10:00:00Z",
+            "type": "email",
+            "value": "Pimp@Example.ORG",
+            "typology": "human_trafficking",
+            "source": "escort-ad",
+        }
+    ).encode()
     async with topo.agents["validate_indicators"].test_context() as agent:
         await agent.put(indicator, key=b"Pimp@Example.ORG")
     assert [k for k, _ in to(sent, "txmon-unit-by-identifier")] == [b"email:pimp@example.org"]
@@ -133,8 +157,9 @@ async def test_account_stage_alerts_once_and_ignores_redelivery(topology):
     topo, sent = topology
 
     def envelope(raw: bytes) -> bytes:
-        return json.dumps({"kind": "transaction", "ingested_at": 0.0,
-                           "transaction": json.loads(raw)}).encode()
+        return json.dumps(
+            {"kind": "transaction", "ingested_at": 0.0, "transaction": json.loads(raw)}
+        ).encode()
 
     async with topo.agents["account_monitor"].test_context() as agent:
         for event_id, day in [("d1", 1), ("d2", 2), ("d3", 3), ("d3", 3), ("d4", 4)]:
@@ -144,13 +169,15 @@ async def test_account_stage_alerts_once_and_ignores_redelivery(topology):
     assert alerts[0].transaction_ids == ["d1", "d2", "d3"]
     metrics = topo.metrics.registry
     assert metrics.get_sample_value("txmon_account_events_total", {"outcome": "duplicate"}) == 1
-    assert metrics.get_sample_value("txmon_findings_suppressed_total",
-                                    {"typology": "structuring"}) == 1
+    assert (
+        metrics.get_sample_value("txmon_findings_suppressed_total", {"typology": "structuring"})
+        == 1
+    )
 
 
 async def test_account_stage_dead_letters_an_envelope_it_cannot_read(topology):
     topo, sent = topology
     async with topo.agents["account_monitor"].test_context() as agent:
         await agent.put(b'{"kind": "transaction"}', key=b"A1")
-    (_, value), = to(sent, "monitor.dlq")
+    ((_, value),) = to(sent, "monitor.dlq")
     assert DeadLetter.model_validate_json(value).reason is DeadLetterReason.PROCESSING

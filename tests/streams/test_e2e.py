@@ -44,9 +44,16 @@ class Harness:
         self.broker = broker
         self.tmp = tmp
         self.app_id = f"txmon-e2e-{run}"
-        self.topics = {name: f"{name}-{run}" for name in
-                       ("transactions", "accounts", "osint.indicators", "fiu.alerts",
-                        "monitor.dlq")}
+        self.topics = {
+            name: f"{name}-{run}"
+            for name in (
+                "transactions",
+                "accounts",
+                "osint.indicators",
+                "fiu.alerts",
+                "monitor.dlq",
+            )
+        }
         asyncio.run(ensure_topics_async(broker.bootstrap, self.topics.values(), 4))
         self.worker: WorkerProcess | None = None
 
@@ -59,8 +66,9 @@ class Harness:
             "TXMON_TOPICS__DLQ": self.topics["monitor.dlq"],
         }
         log = self.tmp / f"worker-{time.monotonic_ns()}.log"
-        self.worker = WorkerProcess(self.broker.bootstrap, self.app_id, self.tmp / "data", log,
-                                    extra_env=env).start()
+        self.worker = WorkerProcess(
+            self.broker.bootstrap, self.app_id, self.tmp / "data", log, extra_env=env
+        ).start()
         self.worker.wait_ready()
         return self.worker
 
@@ -80,15 +88,20 @@ class Harness:
 
         asyncio.run(run())
 
-    def collect(self, alerts: int, dead: int, timeout: float = 90.0,
-                settle: float = 3.0) -> tuple[list[Alert], list[DeadLetter]]:
+    def collect(
+        self, alerts: int, dead: int, timeout: float = 90.0, settle: float = 3.0
+    ) -> tuple[list[Alert], list[DeadLetter]]:
         """Read both output topics from the start until the counts are reached, then `settle`
         seconds more so that anything extra (a duplicate) would be seen too."""
 
         async def run() -> tuple[list[Alert], list[DeadLetter]]:
-            consumer = AIOKafkaConsumer(self.topics["fiu.alerts"], self.topics["monitor.dlq"],
-                                        bootstrap_servers=self.broker.bootstrap,
-                                        auto_offset_reset="earliest", group_id=None)
+            consumer = AIOKafkaConsumer(
+                self.topics["fiu.alerts"],
+                self.topics["monitor.dlq"],
+                bootstrap_servers=self.broker.bootstrap,
+                auto_offset_reset="earliest",
+                group_id=None,
+            )
             await consumer.start()
             got_alerts: list[Alert] = []
             got_dead: list[DeadLetter] = []
@@ -117,8 +130,9 @@ class Harness:
         assert self.worker is not None
         return scrape(self.worker.metrics_port)
 
-    def wait_for(self, name: str, labels: dict[str, str], value: float,
-                 timeout: float = 60.0) -> None:
+    def wait_for(
+        self, name: str, labels: dict[str, str], value: float, timeout: float = 60.0
+    ) -> None:
         key = name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -138,8 +152,15 @@ def harness(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Harness]:
 
 
 def txn(event_id: str, account: str, at: str, **fields: Any) -> bytes:
-    body = {"event_id": event_id, "occurred_at": at, "account_id": account,
-            "kind": "cash_deposit", "direction": "in", "amount": "95000.00", "currency": "MAD"}
+    body = {
+        "event_id": event_id,
+        "occurred_at": at,
+        "account_id": account,
+        "kind": "cash_deposit",
+        "direction": "in",
+        "amount": "95000.00",
+        "currency": "MAD",
+    }
     body.update(fields)
     return json.dumps(body).encode()
 
@@ -149,8 +170,7 @@ def day(n: int, hour: int = 9) -> str:
 
 
 def valid_events(messages: list[tuple[str, bytes | None, bytes]]) -> list[Any]:
-    models = {"transactions": Transaction, "accounts": AccountEvent,
-              "osint.indicators": Indicator}
+    models = {"transactions": Transaction, "accounts": AccountEvent, "osint.indicators": Indicator}
     out = []
     for topic, key, value in messages:
         result = decode(models[topic], value, key)
@@ -160,15 +180,30 @@ def valid_events(messages: list[tuple[str, bytes | None, bytes]]) -> list[Any]:
 
 
 def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -> None:
-    opened = json.dumps({
-        "event_id": "acc-1", "occurred_at": day(1, 8), "account_id": "S1", "kind": "opened",
-        "customer": {"customer_id": "C1", "type": "individual", "name": "Test Person",
-                     "phone": "+212612345678"},
-    }).encode()
-    indicator = json.dumps({
-        "indicator_id": "ind-1", "observed_at": day(1), "type": "phone",
-        "value": "+212 6 12 34 56 78", "typology": "human_trafficking", "source": "escort-ad",
-    }).encode()
+    opened = json.dumps(
+        {
+            "event_id": "acc-1",
+            "occurred_at": day(1, 8),
+            "account_id": "S1",
+            "kind": "opened",
+            "customer": {
+                "customer_id": "C1",
+                "type": "individual",
+                "name": "Test Person",
+                "phone": "+212612345678",
+            },
+        }
+    ).encode()
+    indicator = json.dumps(
+        {
+            "indicator_id": "ind-1",
+            "observed_at": day(1),
+            "type": "phone",
+            "value": "+212 6 12 34 56 78",
+            "typology": "human_trafficking",
+            "source": "escort-ad",
+        }
+    ).encode()
     good: list[tuple[str, bytes | None, bytes]] = [
         ("accounts", b"S1", opened),
         ("osint.indicators", b"+212 6 12 34 56 78", indicator),
@@ -183,14 +218,37 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
         ("transactions", b"S2", txn("s2-2", "S2", day(6))),
         ("transactions", b"S2", txn("s2-3", "S2", day(11))),
         # B1: a business depositing large cash openly -> no alert (hard negative)
-        *[("transactions", b"B1", txn(f"b1-{i}", "B1", day(i), amount="150000")) for i in
-          range(1, 6)],
+        *[
+            ("transactions", b"B1", txn(f"b1-{i}", "B1", day(i), amount="150000"))
+            for i in range(1, 6)
+        ],
         # a transfer out whose payee leg is derived; the payee's bank reports it as well
-        ("transactions", b"P1", txn("p1-1", "P1", day(4), kind="transfer", direction="out",
-                                    amount="1200", counterparty={"account_id": "R1"})),
-        ("transactions", b"R1", txn("r1-1", "R1", "2026-11-04T09:03:00Z",
-                                    kind="transfer", direction="in", amount="1200.00",
-                                    counterparty={"account_id": "P1"})),
+        (
+            "transactions",
+            b"P1",
+            txn(
+                "p1-1",
+                "P1",
+                day(4),
+                kind="transfer",
+                direction="out",
+                amount="1200",
+                counterparty={"account_id": "R1"},
+            ),
+        ),
+        (
+            "transactions",
+            b"R1",
+            txn(
+                "r1-1",
+                "R1",
+                "2026-11-04T09:03:00Z",
+                kind="transfer",
+                direction="in",
+                amount="1200.00",
+                counterparty={"account_id": "P1"},
+            ),
+        ),
     ]
     bad: list[tuple[str, bytes | None, bytes]] = [
         ("transactions", b"X1", b"{this is not json"),
@@ -219,8 +277,8 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
     # every invalid message is in the DLQ, untouched, with its reason
     assert len(dead) == len(bad)
     assert sorted(d.reason.value for d in dead) == sorted(
-        ["bad_json", "bad_json", "schema", "schema", "schema", "key_mismatch", "schema",
-         "schema"])
+        ["bad_json", "bad_json", "schema", "schema", "schema", "key_mismatch", "schema", "schema"]
+    )
     raws = {d.raw for d in dead if d.raw_encoding == "utf-8"}
     assert "{this is not json" in raws
 
@@ -232,7 +290,8 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
         name = harness.topics[topic]
         accepted = values.get(f'txmon_events_consumed_total{{outcome="accepted",topic="{name}"}}')
         rejected = values.get(
-            f'txmon_events_consumed_total{{outcome="dead_lettered",topic="{name}"}}')
+            f'txmon_events_consumed_total{{outcome="dead_lettered",topic="{name}"}}'
+        )
         assert (accepted or 0) + (rejected or 0) == produced, topic
     assert values['txmon_account_events_total{outcome="duplicate"}'] == 1
     assert values['txmon_account_events_total{outcome="duplicate_leg"}'] == 1
