@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from models import AccountEvent, Alert, DeadLetter, Indicator, Transaction, deco
 from streams.broker import EmbeddedBroker, ensure_topics_async
 from streams.demo import WorkerProcess, metric_sum, scrape
 from streams.replay import replay
+from tests.deploy.test_prometheus import check_metrics_text
 
 pytestmark = pytest.mark.broker
 
@@ -297,6 +299,14 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
     assert values['txmon_account_events_total{outcome="duplicate_leg"}'] == 1
     assert metric_sum(values, "txmon_dlq_messages_total") == len(bad)
     assert values.get("txmon_osint_indicators") == 1
+
+    # the exposition passes Prometheus' own linter
+    assert harness.worker is not None
+    url = f"http://127.0.0.1:{harness.worker.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+        exposition = response.read().decode()
+    checked = check_metrics_text(exposition)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_restart_recovers_state_and_never_repeats_an_alert(harness: Harness) -> None:
