@@ -180,8 +180,6 @@ def simulate(
     if out_dir:
         for name, path in write_files(sim, out_dir).items():
             click.echo(f"{name}: {path}", err=True)
-        if not to_broker and sim.labels:
-            (out_dir / "labels.json").write_text(json.dumps(sim.labels, indent=2, sort_keys=True))
     if to_broker:
         s = _settings()
         t = s.topics
