@@ -137,6 +137,7 @@ async def _watch(
     metrics_port: int,
     deadline: float | None,
     expected: int,
+    expected_assessed: int,
     labels: dict[str, list[str]],
 ) -> None:
     from aiokafka import AIOKafkaConsumer
@@ -153,6 +154,7 @@ async def _watch(
     alerted_accounts: set[str] = set()
     dlq: Counter[str] = Counter()
     last_status = 0.0
+    last_line = ""
     done_said = False
     try:
         while deadline is None or time.monotonic() < deadline:
@@ -164,7 +166,7 @@ async def _watch(
                         for t in alert.typologies:
                             alerted[t.value] += 1
                         alerted_accounts.add(alert.account_id)
-                        console.print(_alert_line(alert), highlight=False)
+                        console.print(_alert_line(alert), highlight=False, soft_wrap=True)
                     else:
                         record = DeadLetter.model_validate_json(m.value or b"{}")
                         dlq[record.reason.value] += 1
@@ -173,6 +175,7 @@ async def _watch(
                             f"{record.topic}[{record.partition}]@{record.offset}: "
                             f"{record.error[:110]}",
                             highlight=False,
+                            soft_wrap=True,
                         )
             now = time.monotonic()
             if now - last_status >= 5:
@@ -181,14 +184,19 @@ async def _watch(
                 consumed = metric_sum(values, "txmon_events_consumed_total")
                 lat_n = values.get("txmon_event_to_alert_latency_seconds_count", 0.0)
                 lat_s = values.get("txmon_event_to_alert_latency_seconds_sum", 0.0)
+                assessed = metric_sum(values, "txmon_account_events_total")
                 mean = f"{lat_s / lat_n * 1000:.0f} ms" if lat_n else "n/a"
-                console.print(
-                    f"[dim]metrics: consumed {consumed:.0f}/{expected}, dead-lettered "
+                line = (
+                    f"[dim]metrics: consumed {consumed:.0f}/{expected}, account stage "
+                    f"{assessed:.0f}/{expected_assessed}, dead-lettered "
                     f"{metric_sum(values, 'txmon_dlq_messages_total'):.0f}, alerts "
                     f"{metric_sum(values, 'txmon_alerts_total'):.0f}, mean event-to-alert "
                     f"latency {mean} (http://127.0.0.1:{metrics_port}/metrics)[/]"
                 )
-                if consumed >= expected and not done_said:
+                if line != last_line:
+                    console.print(line, soft_wrap=True)
+                    last_line = line
+                if consumed >= expected and assessed >= expected_assessed and not done_said:
                     done_said = True
                     structuring = {a for a, t in labels.items() if "structuring" in t}
                     hit = len(structuring & alerted_accounts)
@@ -197,10 +205,26 @@ async def _watch(
                         f"[green]all {expected} messages processed: {hit} of "
                         f"{len(structuring)} injected structuring accounts alerted, {false} "
                         f"alerts on other accounts, {sum(dlq.values())} messages dead-lettered. "
-                        f"Ctrl-C stops the demo.[/]"
+                        f"Ctrl-C stops the demo.[/]",
+                        soft_wrap=True,
                     )
     finally:
         await consumer.stop()
+
+
+def _account_stage_events(messages: list[Any]) -> int:
+    """How many events the account stage will see: valid messages plus derived payee legs."""
+    from detectors import account_legs
+    from models import AccountEvent, Transaction, decode
+
+    count = 0
+    for m in messages:
+        if m.topic == "transactions":
+            txn = decode(Transaction, m.value, m.key)
+            count += len(account_legs(txn)) if isinstance(txn, Transaction) else 0
+        elif m.topic == "accounts":
+            count += isinstance(decode(AccountEvent, m.value, m.key), AccountEvent)
+    return count
 
 
 def run_demo(
@@ -275,6 +299,7 @@ def run_demo(
                     worker.metrics_port,
                     deadline,
                     len(sim.messages),
+                    _account_stage_events(sim.messages),
                     sim.labels,
                 )
             finally:
