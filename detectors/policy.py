@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from detectors.base import OpenEpisode
-from models import Alert, Finding, Reason, Severity, Typology
+from models import ALERT_SCHEMA_VERSION, Alert, Finding, Reason, Severity, Typology
 
 __all__ = ["AlertPolicy", "PolicyParams", "DERIVED_LEG_SUFFIX", "original_event_id"]
 
@@ -59,9 +59,10 @@ class PolicyParams(BaseModel):
         return tuple(sorted(bands, key=lambda b: b.min_score, reverse=True))
 
 
-def alert_id_for(account_id: str, typology: Typology, window_start_iso: str) -> str:
-    digest = hashlib.sha256(f"{account_id}\x1f{typology.value}\x1f{window_start_iso}".encode())
-    return digest.hexdigest()[:32]
+def alert_id_for(account_id: str, typology: Typology, first_at: datetime, last_at: datetime) -> str:
+    """Hash of subject, typology and the event-time span of the alert's evidence."""
+    text = f"{account_id}\x1f{typology.value}\x1f{first_at.isoformat()}\x1f{last_at.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class AlertPolicy:
@@ -107,7 +108,7 @@ class AlertPolicy:
                 suppressed.extend(group)
                 continue
             window_start = min(f.window_start for f in group)
-            alert_id = alert_id_for(account_id, typology, window_start.isoformat())
+            alert_id = alert_id_for(account_id, typology, window_start, last_at)
             episodes[typology.value] = OpenEpisode(
                 alert_id=alert_id, until=last_at + self.params.episode_length
             )
@@ -118,6 +119,7 @@ class AlertPolicy:
             alerts.append(
                 Alert(
                     alert_id=alert_id,
+                    schema_version=ALERT_SCHEMA_VERSION,
                     created_at=last_at,
                     account_id=account_id,
                     typologies=[typology],

@@ -122,10 +122,26 @@ class Structuring:
         kept = [d for d in kept if d.at >= newest - window][-self.params.max_kept :]
         new_state = CashWindow(deposits=tuple(kept))
 
-        in_window = [d for d in kept if now - window <= d.at <= now]
+        in_window = self._densest_window(event, kept)
         if len(in_window) < self.params.min_count:
             return new_state, []
         return new_state, [self._finding(event, in_window)]
+
+    def _densest_window(self, event: Transaction, kept: list[NearDeposit]) -> list[NearDeposit]:
+        """The most kept deposits within one ``window`` span that contains this deposit.
+
+        Event time, not arrival order: a deposit reported late can complete a pattern with
+        deposits after it. For in-order arrivals this is the window ending at the event.
+        """
+        now, window = event.occurred_at, self.params.window
+        if not any(d.event_id == event.event_id for d in kept):
+            return []  # older than the window of the newest deposit: evicted on arrival
+        best: list[NearDeposit] = []
+        for start in [d.at for d in kept if now - window <= d.at <= now]:
+            group = [d for d in kept if start <= d.at <= start + window]
+            if len(group) > len(best):
+                best = group
+        return best
 
     def _finding(self, event: Transaction, deposits: list[NearDeposit]) -> Finding:
         p = self.params
@@ -161,5 +177,5 @@ class Structuring:
             },
             event_ids=tuple(d.event_id for d in deposits),
             window_start=deposits[0].at,
-            window_end=event.occurred_at,
+            window_end=deposits[-1].at,
         )

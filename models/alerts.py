@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -85,7 +84,7 @@ class Alert(_Outbound):
     """The `fiu.alerts` message (key = `account_id`)."""
 
     alert_id: str
-    schema_version: str = ALERT_SCHEMA_VERSION
+    schema_version: str
     created_at: AwareDatetime
     account_id: str
     typologies: list[Typology]
@@ -117,7 +116,7 @@ class DeadLetter(_Outbound):
     raw_encoding: str  # "utf-8" or "base64"
     reason: DeadLetterReason
     error: str
-    received_at: datetime
+    received_at: AwareDatetime
 
     @staticmethod
     def encode_raw(data: bytes | None) -> tuple[str, str]:

@@ -6,7 +6,6 @@ Errors a person sees are one sentence on stderr and exit code 2, never a traceba
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 import time

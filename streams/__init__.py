@@ -1,0 +1,1 @@
+"""Streams: the Faust topology, the `txmon` command, simulator, replay and demo (the top layer)."""
