@@ -7,6 +7,7 @@ the event, applies the alert policy and writes the state back once.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +26,16 @@ __all__ = [
     "Outcome",
     "account_legs",
     "assess",
+    "event_fingerprint",
     "payee_leg",
 ]
 
 #: How far apart the payer's and the payee's reports of one transfer may be in event time.
 LEG_MATCH_TOLERANCE = timedelta(minutes=10)
-#: How many recent credit transfers an account remembers to recognise a doubly reported one.
-INBOUND_LEGS_KEPT = 64
+#: How many recent credit transfers an account remembers to recognise a doubly reported one,
+#: and for how long in event time (the two reports travel different paths and can arrive apart).
+INBOUND_LEGS_KEPT = 32
+INBOUND_LEGS_HORIZON = timedelta(days=1)
 
 DetectorTimer = Callable[[str, float], None]
 
@@ -50,6 +54,11 @@ class Assessment:
     alerts: list[Alert] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
+
+
+def event_fingerprint(event_id: str) -> str:
+    """A short stable digest of an event id, for the per-account dedupe ring."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
 def payee_leg(txn: Transaction) -> Transaction:
@@ -100,7 +109,6 @@ def _inbound_leg(event: Event) -> InboundLeg | None:
     ):
         return None
     return InboundLeg(
-        event_id=event.event_id,
         payer=event.counterparty.account_id,
         amount=str(Decimal(event.amount).normalize()),
         currency=event.currency,
@@ -137,11 +145,12 @@ def assess(
     state = states.get(key)
     if state is None:
         state = AccountState()
-    if event.event_id in state.recent_event_ids:
+    fingerprint = event_fingerprint(event.event_id)
+    if fingerprint in state.seen_events:
         return Assessment(Outcome.DUPLICATE)
 
-    recent = state.recent_event_ids
-    recent.append(event.event_id)
+    recent = state.seen_events
+    recent.append(fingerprint)
     if len(recent) > policy.params.dedupe_capacity:
         del recent[: len(recent) - policy.params.dedupe_capacity]
 
@@ -150,9 +159,11 @@ def assess(
         if any(_same_transfer(leg, seen) for seen in state.inbound_legs):
             states[key] = state
             return Assessment(Outcome.DUPLICATE_LEG)
-        state.inbound_legs.append(leg)
-        if len(state.inbound_legs) > INBOUND_LEGS_KEPT:
-            del state.inbound_legs[: len(state.inbound_legs) - INBOUND_LEGS_KEPT]
+        newest = max([leg.occurred_at, *(seen.occurred_at for seen in state.inbound_legs)])
+        kept = [seen for seen in state.inbound_legs
+                if seen.occurred_at >= newest - INBOUND_LEGS_HORIZON]
+        kept.append(leg)
+        state.inbound_legs = kept[-INBOUND_LEGS_KEPT:]
 
     findings: list[Finding] = []
     for detector in detectors:

@@ -57,7 +57,6 @@ class InboundLeg(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: str
     payer: str
     amount: str
     currency: str
@@ -69,12 +68,14 @@ class AccountState(BaseModel):
     """Everything the monitor keeps about one account: one table value, written once per event.
 
     `detectors` holds each detector's own state as JSON-able data under the detector's name,
-    so adding a detector never changes this record's shape.
+    so adding a detector never changes this record's shape. `seen_events` keeps 16-hex-digit
+    fingerprints of the most recent event ids (not the ids), which keeps the record, written
+    to the changelog on every event, small.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    recent_event_ids: list[str] = Field(default_factory=list)
+    seen_events: list[str] = Field(default_factory=list)  # event_id fingerprints, newest last
     inbound_legs: list[InboundLeg] = Field(default_factory=list)
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     episodes: dict[str, OpenEpisode] = Field(default_factory=dict)

@@ -49,7 +49,7 @@ class PolicyParams(BaseModel):
         SeverityBand(min_score=0.5, severity=Severity.MEDIUM),
         SeverityBand(min_score=0.0, severity=Severity.LOW),
     )
-    dedupe_capacity: int = Field(default=512, ge=16)
+    dedupe_capacity: int = Field(default=256, ge=16)
 
     @field_validator("severity_bands")
     @classmethod

@@ -162,10 +162,45 @@ def _faust_options(settings: TxmonSettings) -> dict[str, Any]:
     return options
 
 
+def _fetch_max_wait_ms(settings: TxmonSettings) -> int | None:
+    k = settings.kafka
+    if k.consumer_fetch_max_wait is not None:
+        return int(k.consumer_fetch_max_wait * 1000)
+    return 50 if k.tansu_compat else None
+
+
+def _install_fetch_wait_override() -> None:
+    """Let an app choose its consumer's fetch wait (faust-streaming 0.15 hard-codes 1,500 ms).
+
+    Tansu answers a long-poll fetch only when the wait runs out, so every hop of the topology
+    would hold an event for up to 1.5 s on the embedded broker.
+    """
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    if getattr(thread, "_txmon_fetch_wait_installed", False):
+        return
+    original = thread._create_worker_consumer
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        wait = getattr(self.app, "txmon_fetch_max_wait_ms", None)
+        if wait is not None:
+            consumer._fetch_max_wait_ms = wait
+        return consumer
+
+    setattr(thread, "_create_worker_consumer", create_worker_consumer)  # noqa: B010
+    setattr(thread, "_txmon_fetch_wait_installed", True)  # noqa: B010
+
+
 def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topology:
     """Build the Faust app for `settings`; nothing connects until a worker starts it."""
     metrics = metrics or Metrics()
     app = faust.App(settings.app_id, **_faust_options(settings))
+    fetch_wait = _fetch_max_wait_ms(settings)
+    if fetch_wait is not None:
+        _install_fetch_wait_override()
+        app.txmon_fetch_max_wait_ms = fetch_wait  # type: ignore[attr-defined]
     detectors = build_detectors(settings.detectors, settings.jurisdiction)
     policy = build_policy(settings.policy, detectors)
     t = settings.topics

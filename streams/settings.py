@@ -39,11 +39,21 @@ class KafkaSettings(BaseModel):
     heartbeat_interval: float = Field(default=3.0, gt=0)
     producer_linger: float = Field(default=0.01, ge=0)
     producer_max_batch_size: int = Field(default=16384, ge=1)
+    consumer_fetch_max_wait: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds a consumer fetch may wait for data. None keeps Faust's 1.5 s, right for "
+            "Kafka, which answers as soon as data arrives; Tansu answers only when the wait "
+            "runs out, so tansu_compat lowers it to 0.05 s."
+        ),
+    )
     tansu_compat: bool = Field(
         default=False,
         description=(
             "Workarounds for the embedded Tansu broker: one record per batch (its ListOffsets "
-            "answer is wrong otherwise and table recovery stops early) and short group joins."
+            "answer is wrong otherwise and table recovery stops early), short group joins and "
+            "short fetch waits."
         ),
     )
 

@@ -20,7 +20,13 @@ from detectors import (
     build_detectors,
     build_policy,
 )
-from detectors.assess import INBOUND_LEGS_KEPT, LEG_MATCH_TOLERANCE, Assessment
+from detectors.assess import (
+    INBOUND_LEGS_HORIZON,
+    INBOUND_LEGS_KEPT,
+    LEG_MATCH_TOLERANCE,
+    Assessment,
+    event_fingerprint,
+)
 from models import Direction, Transaction, TransactionKind
 from tests.factories import T0, make_account_event, make_txn, near_deposits
 
@@ -74,7 +80,7 @@ def test_first_delivery_is_assessed_and_remembered() -> None:
     monitor = Monitor()
     deposit = near_deposits(1)[0]
     assert monitor.assess(deposit).outcome is Outcome.ASSESSED
-    assert monitor.states["ACC-1"].recent_event_ids == [deposit.event_id]
+    assert monitor.states["ACC-1"].seen_events == [event_fingerprint(deposit.event_id)]
 
 
 def test_redelivered_event_is_a_duplicate_with_no_alerts_and_no_state_change() -> None:
@@ -109,15 +115,15 @@ def test_dedupe_ring_is_bounded_by_dedupe_capacity_and_keeps_the_newest() -> Non
     monitor = Monitor(PolicyParams(dedupe_capacity=16))
     events = [make_txn(occurred_at=T0 + i * MINUTE) for i in range(40)]
     monitor.feed(events)
-    recent = monitor.states["ACC-1"].recent_event_ids
-    assert recent == [e.event_id for e in events[-16:]]
+    recent = monitor.states["ACC-1"].seen_events
+    assert recent == [event_fingerprint(e.event_id) for e in events[-16:]]
     assert monitor.assess(events[-1]).outcome is Outcome.DUPLICATE
 
 
 def test_default_dedupe_capacity_bounds_the_ring() -> None:
     monitor = Monitor()
     monitor.feed(make_txn(occurred_at=T0 + i * MINUTE) for i in range(600))
-    assert len(monitor.states["ACC-1"].recent_event_ids) == PolicyParams().dedupe_capacity == 512
+    assert len(monitor.states["ACC-1"].seen_events) == PolicyParams().dedupe_capacity == 256
 
 
 def test_account_events_are_assessed_and_deduplicated_too() -> None:
@@ -173,8 +179,8 @@ def test_payee_leg_is_assessed_on_the_beneficiary_account() -> None:
     monitor = Monitor()
     out = transfer_out()
     monitor.feed([out])
-    assert monitor.states["ACC-B"].recent_event_ids == [out.event_id + "~payee"]
-    assert monitor.states["ACC-A"].recent_event_ids == [out.event_id]
+    assert monitor.states["ACC-B"].seen_events == [event_fingerprint(out.event_id + "~payee")]
+    assert monitor.states["ACC-A"].seen_events == [event_fingerprint(out.event_id)]
 
 
 # --- a transfer reported by both banks ------------------------------------------------------
@@ -233,8 +239,17 @@ def test_duplicate_leg_is_remembered_as_a_seen_event_id() -> None:
 
 def test_remembered_inbound_legs_are_bounded() -> None:
     monitor = Monitor()
-    monitor.feed(transfer_out(at=i * MINUTE * 30) for i in range(INBOUND_LEGS_KEPT + 20))
+    monitor.feed(transfer_out(at=i * MINUTE) for i in range(INBOUND_LEGS_KEPT + 20))
     assert len(monitor.states["ACC-B"].inbound_legs) == INBOUND_LEGS_KEPT
+
+
+def test_inbound_legs_older_than_the_horizon_are_forgotten() -> None:
+    monitor = Monitor()
+    monitor.feed(transfer_out(at=i * MINUTE * 30) for i in range(4))
+    monitor.feed([transfer_out(at=INBOUND_LEGS_HORIZON + 2 * MINUTE * 30)])
+    legs = monitor.states["ACC-B"].inbound_legs
+    assert [leg.occurred_at - T0 for leg in legs] == [
+        2 * MINUTE * 30, 3 * MINUTE * 30, INBOUND_LEGS_HORIZON + 2 * MINUTE * 30]
 
 
 # --- state persistence --------------------------------------------------------------------
