@@ -266,13 +266,14 @@ def replay(
     default=None,
     help="Stop after this many seconds (default: DEMO_SECONDS or until Ctrl-C).",
 )
-@click.option("--accounts", default=600, show_default=True)
-def demo(seconds: float | None, accounts: int) -> None:
+@click.option("--accounts", default=400, show_default=True, help="Simulated accounts.")
+@click.option("--rate", default=400.0, show_default=True, help="Messages per second produced.")
+def demo(seconds: float | None, accounts: int, rate: float) -> None:
     """Broker + worker + simulator, showing alerts and metrics live (Ctrl-C stops everything)."""
     from streams.demo import run_demo
 
     try:
-        run_demo(seconds=seconds, accounts=accounts)
+        run_demo(seconds=seconds, accounts=accounts, rate=rate)
     except RuntimeError as exc:
         _fail(str(exc))
 

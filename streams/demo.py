@@ -229,7 +229,8 @@ def _account_stage_events(messages: list[Any]) -> int:
 
 def run_demo(
     seconds: float | None = None,
-    accounts: int = 600,
+    accounts: int = 400,
+    rate: float = 400.0,
     seed: int = 7,
     out_dir: Path = Path("demo-output"),
 ) -> None:
@@ -278,7 +279,7 @@ def run_demo(
         console.print(
             f"worker ready after {time.monotonic() - started:.0f} s; streaming "
             f"{len(sim.messages)} simulated messages ({len(sim.labels)} accounts with "
-            f"injected typologies, 8 invalid messages) ..."
+            f"injected typologies, 8 invalid messages) at {rate:.0f} messages/s ..."
         )
         deadline = None if seconds is None else started + seconds
         names = {
@@ -289,7 +290,7 @@ def run_demo(
 
         async def _run() -> None:
             producer: asyncio.Task[Any] = asyncio.create_task(
-                produce(sim, broker.bootstrap, names, rate=4000.0)
+                produce(sim, broker.bootstrap, names, rate=rate)
             )
             try:
                 await _watch(
