@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from detectors import (
     AccountState,
     Assessment,
+    Outcome,
     account_legs,
     assess,
     build_detectors,
@@ -351,10 +352,20 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         async for event in stream.events():
             try:
                 env = AccountEnvelope.model_validate_json(event.message.value)
+                key = env.event.account_id
+                # Assess against a staged copy; the state (which marks the event as seen) is
+                # written only once its alerts are acknowledged, so a crash in between
+                # redelivers the event and re-raises the same alert instead of losing it.
+                staged: dict[str, AccountState] = {}
+                current = states.get(key)
+                if current is not None:
+                    staged[key] = current
                 result = assess(
-                    env.event, detectors, states, policy, timer=metrics.observe_detector
+                    env.event, detectors, staged, policy, timer=metrics.observe_detector
                 )
                 await publish(result, env)
+                if result.outcome is not Outcome.DUPLICATE:
+                    states[key] = staged[key]
             except Exception as exc:
                 log.exception("failed to assess an event")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
@@ -365,10 +376,15 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             metrics.findings.labels(finding.typology.value).inc()
         for finding in result.suppressed:
             metrics.suppressed.labels(finding.typology.value).inc()
-        for alert in result.alerts:
+        delivered = [
             await alerts_topic.send(
                 key=alert.account_id.encode(), value=alert.model_dump_json().encode()
             )
+            for alert in result.alerts
+        ]
+        for pending in delivered:
+            await pending  # broker acknowledgement, before the state is written
+        for alert in result.alerts:
             for typology in alert.typologies:
                 metrics.alerts.labels(typology.value).inc()
             metrics.latency.observe(max(0.0, time.time() - env.ingested_at))

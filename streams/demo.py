@@ -106,6 +106,15 @@ class WorkerProcess:
             time.sleep(0.2)
         raise RuntimeError(f"the worker was not ready after {timeout:.0f} s; see {self.log_path}")
 
+    def kill(self) -> None:
+        """SIGKILL the worker's process group: a crash, with no flush and no commit."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
     def stop(self, timeout: float = 20.0) -> None:
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:

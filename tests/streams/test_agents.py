@@ -1,8 +1,9 @@
 """The Faust wiring, without a broker: each agent driven through `agent.test_context()`.
 
-Outgoing sends are captured instead of produced, and table changelog writes are skipped, so
-these check routing, dead-lettering and the account stage in milliseconds; the same claims
-are checked against the real broker in test_e2e.py.
+Outgoing sends are captured instead of produced, and table writes are recorded instead of
+sent to their changelog, in one list (so the order of effects can be checked too). These check
+routing, dead-lettering and the account stage in milliseconds; the same claims are checked
+against the real broker in test_e2e.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from faust.tables.base import Collection
+from faust.tables.table import Table
 from faust.topics import Topic
 
 from models import Alert, DeadLetter, DeadLetterReason
@@ -33,12 +34,19 @@ async def topology() -> AsyncIterator[tuple[Topology, Sent]]:
     app.flow_control.resume()
     sent: Sent = []
 
-    async def capture(self: Topic, *, key: Any = None, value: Any = None, **_: Any) -> None:
+    async def capture(self: Topic, *, key: Any = None, value: Any = None,
+                      **_: Any) -> asyncio.Future[None]:
         sent.append((self.get_topic_name(), key, value))
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
+
+    def changelog(self: Table, key: Any, value: Any) -> None:
+        sent.append(("changelog", key, value))
 
     with (
         patch.object(Topic, "send", capture),
-        patch.object(Collection, "_send_changelog", lambda *a, **k: None),
+        patch.object(Table, "on_key_set", changelog),
     ):
         for table in topo.tables.values():
             table.data.clear()
@@ -181,3 +189,18 @@ async def test_account_stage_dead_letters_an_envelope_it_cannot_read(topology):
         await agent.put(b'{"kind": "transaction"}', key=b"A1")
     ((_, value),) = to(sent, "monitor.dlq")
     assert DeadLetter.model_validate_json(value).reason is DeadLetterReason.PROCESSING
+
+
+async def test_state_is_written_only_after_the_alert_is_acknowledged(topology):
+    """A crash between the two must redeliver the event (and re-raise the alert), not lose it."""
+    topo, sent = topology
+
+    def envelope(event_id: str, day: int) -> bytes:
+        return json.dumps({"kind": "transaction", "ingested_at": 0.0,
+                           "transaction": json.loads(deposit(event_id, day))}).encode()
+
+    async with topo.agents["account_monitor"].test_context() as agent:
+        for event_id, day in [("d1", 1), ("d2", 2), ("d3", 3)]:
+            await agent.put(envelope(event_id, day), key=b"A1")
+    order = [topic for topic, _, _ in sent]
+    assert order == ["changelog", "changelog", "fiu.alerts", "changelog"]
