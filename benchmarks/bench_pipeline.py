@@ -196,17 +196,10 @@ class Processes:
         return proc, log_path
 
     def stop(self, proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+        from streams.broker import stop_process_group
+
         self.running.pop(proc.pid, None)
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_process_group(proc, grace)
 
     def stop_all(self, grace: float = 10.0) -> None:
         for proc in list(self.running.values()):

@@ -29,6 +29,7 @@ __all__ = [
     "free_port",
     "port_is_free",
     "resolve_tansu",
+    "stop_process_group",
     "wait_for_port",
 ]
 
@@ -75,6 +76,25 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 15.0) -> 
             return True
         time.sleep(0.05)
     return False
+
+
+def stop_process_group(
+    proc: subprocess.Popen[bytes] | None, grace: float = 10.0, *, kill: bool = False
+) -> None:
+    """Stop a child started with `start_new_session=True` and everything it started.
+
+    SIGTERM (or SIGKILL at once with `kill`), then SIGKILL after `grace` seconds.
+    """
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 @dataclass
@@ -127,16 +147,7 @@ class EmbeddedBroker:
 
     def stop(self, timeout: float = 5.0) -> None:
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
+        stop_process_group(proc, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from models import Alert, DeadLetter
-from streams.broker import EmbeddedBroker, ensure_topics_async, free_port
+from streams.broker import EmbeddedBroker, ensure_topics_async, free_port, stop_process_group
 from streams.settings import TopicSettings
 
 __all__ = ["WorkerProcess", "run_demo", "scrape"]
@@ -109,24 +109,12 @@ class WorkerProcess:
     def kill(self) -> None:
         """SIGKILL the worker's process group: a crash, with no flush and no commit."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        stop_process_group(proc, kill=True)
 
     def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM: Faust flushes its producer and commits before it exits."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_process_group(proc, timeout)
 
 
 def _alert_line(alert: Alert) -> str:
