@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.types import EventT, StreamT
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -277,6 +278,43 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             return None
         return result
 
+    route_local = metrics.routes.labels("local")
+    route_rekeyed = metrics.routes.labels("rekeyed")
+
+    def local_partition(message: Any, account_id: str) -> bool:
+        """Whether this input message already sits where re-keying would put `account_id`.
+
+        True when the input topic has as many partitions as the by-account topic (Faust then
+        assigns both topics' partition p, and the state table's, to the same worker) and the
+        producer chose the partition with Kafka's default partitioner (murmur2 of the key):
+        the account stage can then run here, saving a produce and a consume. Any other
+        producer falls back to the re-keying hop, so state is never split.
+        """
+        if not t.local_account_stage:
+            return False
+        try:
+            count = app.consumer.topic_partitions(message.topic)
+        except Exception:
+            return False
+        if count != parts:
+            return False
+        return bool(message.partition == (murmur2(account_id.encode()) & 0x7FFFFFFF) % parts)
+
+    async def to_account_stage(event: EventT, item: Transaction | AccountEvent) -> None:
+        ingested = event.message.timestamp
+        if local_partition(event.message, item.account_id):
+            route_local.inc()
+            await monitor(item, ingested)
+            return
+        route_rekeyed.inc()
+        if isinstance(item, Transaction):
+            env = AccountEnvelope(kind="transaction", ingested_at=ingested, transaction=item)
+        else:
+            env = AccountEnvelope(kind="account", ingested_at=ingested, account=item)
+        await by_account_topic.send(
+            key=item.account_id.encode(), value=env.model_dump_json(exclude_none=True).encode()
+        )
+
     @app.agent(transactions_topic, name="validate-transactions")
     async def validate_transactions(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -285,13 +323,8 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 if txn is None:
                     continue
                 assert isinstance(txn, Transaction)  # noqa: S101
-                ingested = event.message.timestamp
                 for leg in account_legs(txn):
-                    env = AccountEnvelope(kind="transaction", ingested_at=ingested, transaction=leg)
-                    await by_account_topic.send(
-                        key=leg.account_id.encode(),
-                        value=env.model_dump_json(exclude_none=True).encode(),
-                    )
+                    await to_account_stage(event, leg)
                 accepted[t.transactions].inc()
             except Exception as exc:  # a worker never dies on one message
                 log.exception("failed to process a transaction message")
@@ -305,13 +338,7 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 if acct is None:
                     continue
                 assert isinstance(acct, AccountEvent)  # noqa: S101
-                env = AccountEnvelope(
-                    kind="account", ingested_at=event.message.timestamp, account=acct
-                )
-                await by_account_topic.send(
-                    key=acct.account_id.encode(),
-                    value=env.model_dump_json(exclude_none=True).encode(),
-                )
+                await to_account_stage(event, acct)
                 accepted[t.accounts].inc()
             except Exception as exc:
                 log.exception("failed to process an account message")
@@ -352,25 +379,27 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         async for event in stream.events():
             try:
                 env = AccountEnvelope.model_validate_json(event.message.value)
-                key = env.event.account_id
-                # Assess against a staged copy; the state (which marks the event as seen) is
-                # written only once its alerts are acknowledged, so a crash in between
-                # redelivers the event and re-raises the same alert instead of losing it.
-                staged: dict[str, AccountState] = {}
-                current = states.get(key)
-                if current is not None:
-                    staged[key] = current
-                result = assess(
-                    env.event, detectors, staged, policy, timer=metrics.observe_detector
-                )
-                await publish(result, env)
-                if result.outcome is not Outcome.DUPLICATE:
-                    states[key] = staged[key]
+                await monitor(env.event, env.ingested_at)
             except Exception as exc:
                 log.exception("failed to assess an event")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
 
-    async def publish(result: Assessment, env: AccountEnvelope) -> None:
+    async def monitor(item: Transaction | AccountEvent, ingested_at: float) -> None:
+        """The account stage for one event, inside the agent that holds its partition."""
+        key = item.account_id
+        # Assess against a staged copy; the state (which marks the event as seen) is written
+        # only once its alerts are acknowledged, so a crash in between redelivers the event
+        # and re-raises the same alert instead of losing it.
+        staged: dict[str, AccountState] = {}
+        current = states.get(key)
+        if current is not None:
+            staged[key] = current
+        result = assess(item, detectors, staged, policy, timer=metrics.observe_detector)
+        await publish(result, ingested_at)
+        if result.outcome is not Outcome.DUPLICATE:
+            states[key] = staged[key]
+
+    async def publish(result: Assessment, ingested_at: float) -> None:
         outcome_counters[result.outcome.value].inc()
         for finding in result.findings:
             metrics.findings.labels(finding.typology.value).inc()
@@ -387,7 +416,7 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         for alert in result.alerts:
             for typology in alert.typologies:
                 metrics.alerts.labels(typology.value).inc()
-            metrics.latency.observe(max(0.0, time.time() - env.ingested_at))
+            metrics.latency.observe(max(0.0, time.time() - ingested_at))
             log.info(
                 "alert alert_id=%s account=%s typologies=%s score=%.2f severity=%s",
                 alert.alert_id,

@@ -34,6 +34,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.routes = Counter(
+            "txmon_account_stage_routes_total",
+            "Validated events by how they reach the account stage: local (co-partitioned "
+            "input, assessed where it arrives) or rekeyed (through the by-account topic).",
+            ["route"],
+            registry=r,
+        )
         self.dlq = Counter(
             "txmon_dlq_messages_total",
             "Messages written to the dead-letter topic, by reason class.",

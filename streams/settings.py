@@ -116,6 +116,14 @@ class TopicSettings(BaseModel):
     dlq: str = "monitor.dlq"
     partitions: int = Field(default=4, ge=1, description="Partitions of txmon's own topics.")
     replication: int = Field(default=1, ge=1)
+    local_account_stage: bool = Field(
+        default=True,
+        description=(
+            "Run the account stage in the validating agent for input messages that already sit "
+            "in the partition re-keying would choose (input topic with `partitions` partitions, "
+            "Kafka's default murmur2 partitioner); others still take the by-account hop."
+        ),
+    )
 
 
 class TxmonSettings(BaseSettings):

@@ -15,6 +15,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from aiokafka.partitioner import murmur2
 from faust.tables.table import Table
 from faust.topics import Topic
 
@@ -204,3 +205,48 @@ async def test_state_is_written_only_after_the_alert_is_acknowledged(topology):
             await agent.put(envelope(event_id, day), key=b"A1")
     order = [topic for topic, _, _ in sent]
     assert order == ["changelog", "changelog", "fiu.alerts", "changelog"]
+
+
+def home_partition(account: str, partitions: int = 4) -> int:
+    """Where Kafka's default partitioner (and txmon's re-keying) puts this account."""
+    return (murmur2(account.encode()) & 0x7FFFFFFF) % partitions
+
+
+@pytest.fixture
+def copartitioned_inputs(topology):
+    """The input topics have as many partitions as txmon's by-account topic."""
+    topo, _ = topology
+    with patch.object(type(topo.app.consumer), "topic_partitions", lambda self, topic: 4):
+        yield
+
+
+async def test_copartitioned_input_is_assessed_where_it_arrives(topology, copartitioned_inputs):
+    topo, sent = topology
+    home = home_partition("A1")
+    async with topo.agents["validate_transactions"].test_context() as agent:
+        for event_id, day in [("d1", 1), ("d2", 2), ("d3", 3)]:
+            await agent.put(deposit(event_id, day), key=b"A1", partition=home)
+    assert to(sent, "txmon-unit-by-account") == []  # no re-keying hop
+    assert [topic for topic, _, _ in sent] == ["changelog", "changelog", "fiu.alerts",
+                                               "changelog"]
+    (_, value), = to(sent, "fiu.alerts")
+    assert Alert.model_validate_json(value).transaction_ids == ["d1", "d2", "d3"]
+
+
+async def test_input_in_another_partition_still_takes_the_rekeying_hop(
+        topology, copartitioned_inputs):
+    """A producer with another partitioner must not split an account's state."""
+    topo, sent = topology
+    elsewhere = (home_partition("A1") + 1) % 4
+    async with topo.agents["validate_transactions"].test_context() as agent:
+        await agent.put(deposit("d1", 1), key=b"A1", partition=elsewhere)
+    assert [k for k, _ in to(sent, "txmon-unit-by-account")] == [b"A1"]
+    assert to(sent, "changelog") == []
+
+
+async def test_inputs_with_another_partition_count_take_the_hop(topology):
+    topo, sent = topology
+    with patch.object(type(topo.app.consumer), "topic_partitions", lambda self, topic: 12):
+        async with topo.agents["validate_transactions"].test_context() as agent:
+            await agent.put(deposit("d1", 1), key=b"A1", partition=home_partition("A1"))
+    assert [k for k, _ in to(sent, "txmon-unit-by-account")] == [b"A1"]

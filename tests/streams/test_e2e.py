@@ -59,8 +59,9 @@ class Harness:
         asyncio.run(ensure_topics_async(broker.bootstrap, self.topics.values(), 4))
         self.worker: WorkerProcess | None = None
 
-    def start_worker(self) -> WorkerProcess:
+    def start_worker(self, **extra: str) -> WorkerProcess:
         env = {
+            **extra,
             "TXMON_TOPICS__TRANSACTIONS": self.topics["transactions"],
             "TXMON_TOPICS__ACCOUNTS": self.topics["accounts"],
             "TXMON_TOPICS__INDICATORS": self.topics["osint.indicators"],
@@ -182,7 +183,11 @@ def valid_events(messages: list[tuple[str, bytes | None, bytes]]) -> list[Any]:
     return out
 
 
-def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -> None:
+@pytest.mark.parametrize("local_account_stage", ["true", "false"], ids=["local", "rekeyed"])
+def test_every_input_is_accounted_for_and_alerts_arrive_once(
+    harness: Harness, local_account_stage: str
+) -> None:
+    """With the account stage run where co-partitioned input arrives, and through the hop."""
     opened = json.dumps(
         {
             "event_id": "acc-1",
@@ -265,7 +270,7 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
     ]
     messages = good[:4] + bad[:4] + good[4:] + bad[4:]
 
-    harness.start_worker()
+    harness.start_worker(TXMON_TOPICS__LOCAL_ACCOUNT_STAGE=local_account_stage)
     harness.produce(messages)
     alerts, dead = harness.collect(alerts=1, dead=len(bad))
 
@@ -296,6 +301,13 @@ def test_every_input_is_accounted_for_and_alerts_arrive_once(harness: Harness) -
             f'txmon_events_consumed_total{{outcome="dead_lettered",topic="{name}"}}'
         )
         assert (accepted or 0) + (rejected or 0) == produced, topic
+    local = values.get('txmon_account_stage_routes_total{route="local"}', 0.0)
+    rekeyed = values.get('txmon_account_stage_routes_total{route="rekeyed"}', 0.0)
+    if local_account_stage == "true":
+        # own events stay local; the payee leg P1 -> R1 hops (murmur2 puts them in 3 and 2)
+        assert local > 0 and rekeyed > 0
+    else:
+        assert local == 0 and rekeyed > 0
     assert values['txmon_account_events_total{outcome="duplicate"}'] == 1
     assert values['txmon_account_events_total{outcome="duplicate_leg"}'] == 1
     assert metric_sum(values, "txmon_dlq_messages_total") == len(bad)
