@@ -1,16 +1,18 @@
 """The Faust topology, top to bottom.
 
 ```
-transactions ──> validate ──┬─> by-account (key account_id) ──> monitor ──> fiu.alerts
-                            └─ payee leg of a transfer out, keyed by the beneficiary ──┘
-accounts ──────> validate ──────> by-account
-osint.indicators ─> validate ──> by-identifier (key normalised value) ──> identity stage
-anything invalid ──> monitor.dlq (untouched, with the reason)
+transactions ─> validate ─┬─ co-partitioned input: account stage in place ───────────┬─> fiu.alerts
+                          └─> <app>-by-account (key account_id; the payee leg of a     │
+                              transfer out keyed by the beneficiary) ─> account stage ─┘
+accounts ─────> validate ─── the same two routes
+osint.indicators ─> validate ─> <app>-by-identifier (key normalised value) ─> identity stage
+anything invalid ─> monitor.dlq (untouched, with the reason)
 ```
 
-The validate agents are stateless, so the input topics may have any partition count and any
-producer partitioner; the stateful stages read txmon's own re-keyed topics, which are
-co-partitioned with their tables. Delivery is at least once: Faust flushes the producer (alerts,
+The validate agents accept input topics of any partition count and producer partitioner; the
+stateful stages read txmon's own re-keyed topics, which are co-partitioned with their tables.
+An input message that already sits in the partition the re-keying would choose is assessed in
+place (see `local_partition`). Delivery is at least once: Faust flushes the producer (alerts,
 dead letters, changelog) before it commits an input offset, and redelivered events are
 recognised by `event_id` in the account state, so a restart neither loses nor repeats an alert.
 """
