@@ -266,7 +266,21 @@ def run_demo(
         data_dir = Path(tempfile.mkdtemp(prefix="txmon-demo-"))
         log_path = out_dir / "worker.log"
         log_path.write_bytes(b"")
-        worker = WorkerProcess(broker.bootstrap, "txmon-demo", data_dir, log_path).start()
+        # One worker that never restarts needs no table recovery, so the demo keeps producer
+        # batching (Tansu's one-record-per-batch workaround halves throughput) and only takes
+        # Tansu's short group joins and fetch waits.
+        worker = WorkerProcess(
+            broker.bootstrap,
+            "txmon-demo",
+            data_dir,
+            log_path,
+            extra_env={
+                "TXMON_KAFKA__TANSU_COMPAT": "false",
+                "TXMON_KAFKA__CONSUMER_FETCH_MAX_WAIT": "0.05",
+                "TXMON_KAFKA__SESSION_TIMEOUT": "10",
+                "TXMON_KAFKA__HEARTBEAT_INTERVAL": "1",
+            },
+        ).start()
         console.print(
             f"worker starting (log: {log_path}, metrics: "
             f"http://127.0.0.1:{worker.metrics_port}/metrics) ..."
