@@ -19,6 +19,7 @@ recognised by `event_id` in the account state, so a restart neither loses nor re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator, MutableMapping
@@ -386,20 +387,26 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 log.exception("failed to assess an event")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
 
+    # Three agents reach the account stage (two validate agents in place, the by-account
+    # monitor); one lock keeps each read-assess-publish-write of the state from interleaving
+    # with another at the await on the alert's acknowledgement (a lost update otherwise).
+    account_stage_lock = asyncio.Lock()
+
     async def monitor(item: Transaction | AccountEvent, ingested_at: float) -> None:
         """The account stage for one event, inside the agent that holds its partition."""
         key = item.account_id
-        # Assess against a staged copy; the state (which marks the event as seen) is written
-        # only once its alerts are acknowledged, so a crash in between redelivers the event
-        # and re-raises the same alert instead of losing it.
-        staged: dict[str, AccountState] = {}
-        current = states.get(key)
-        if current is not None:
-            staged[key] = current
-        result = assess(item, detectors, staged, policy, timer=metrics.observe_detector)
-        await publish(result, ingested_at)
-        if result.outcome is not Outcome.DUPLICATE:
-            states[key] = staged[key]
+        async with account_stage_lock:
+            # Assess against a staged copy; the state (which marks the event as seen) is
+            # written only once its alerts are acknowledged, so a crash in between redelivers
+            # the event and re-raises the same alert instead of losing it.
+            staged: dict[str, AccountState] = {}
+            current = states.get(key)
+            if current is not None:
+                staged[key] = current
+            result = assess(item, detectors, staged, policy, timer=metrics.observe_detector)
+            await publish(result, ingested_at)
+            if result.outcome is not Outcome.DUPLICATE:
+                states[key] = staged[key]
 
     async def publish(result: Assessment, ingested_at: float) -> None:
         outcome_counters[result.outcome.value].inc()

@@ -250,3 +250,47 @@ async def test_inputs_with_another_partition_count_take_the_hop(topology):
         async with topo.agents["validate_transactions"].test_context() as agent:
             await agent.put(deposit("d1", 1), key=b"A1", partition=home_partition("A1"))
     assert [k for k, _ in to(sent, "txmon-unit-by-account")] == [b"A1"]
+
+
+async def test_account_stage_does_not_interleave_while_an_alert_awaits_its_ack(
+        topology, copartitioned_inputs):
+    """An event for the same account arriving through another agent waits for the first one,
+    so neither state update is lost."""
+    topo, sent = topology
+    loop = asyncio.get_running_loop()
+    ack: asyncio.Future[None] = loop.create_future()
+
+    async def slow_alert_ack(self: Topic, *, key: Any = None, value: Any = None,
+                             **_: Any) -> asyncio.Future[None]:
+        sent.append((self.get_topic_name(), key, value))
+        if self.get_topic_name() == "fiu.alerts":
+            return ack
+        done: asyncio.Future[None] = loop.create_future()
+        done.set_result(None)
+        return done
+
+    def envelope(event_id: str, day: int) -> bytes:
+        return json.dumps({"kind": "transaction", "ingested_at": 0.0,
+                           "transaction": json.loads(deposit(event_id, day))}).encode()
+
+    home = home_partition("A1")
+    with patch.object(Topic, "send", slow_alert_ack):
+        async with topo.agents["account_monitor"].test_context() as monitor, \
+                topo.agents["validate_transactions"].test_context() as validate:
+            await monitor.put(envelope("d1", 1), key=b"A1")
+            await monitor.put(envelope("d2", 2), key=b"A1")
+            third = asyncio.create_task(monitor.put(envelope("d3", 3), key=b"A1"))
+            while not to(sent, "fiu.alerts"):
+                await asyncio.sleep(0.01)  # the third deposit's alert is awaiting its ack
+            await validate.put(deposit("d4", 4), key=b"A1", partition=home)
+            await asyncio.sleep(0.05)
+            writes = [v for t, _, v in sent if t == "changelog"]
+            assert len(writes) == 2  # d1, d2: neither d3 (awaiting its ack) nor d4 (waiting)
+            ack.set_result(None)
+            await third
+            for _ in range(100):
+                if len([1 for t, _, _ in sent if t == "changelog"]) == 4:
+                    break
+                await asyncio.sleep(0.01)
+    writes = [json.loads(v)["seen_events"] for t, _, v in sent if t == "changelog"]
+    assert [len(w) for w in writes] == [1, 2, 3, 4]  # each write builds on the previous one
