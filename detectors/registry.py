@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from detectors.base import Detector
 from detectors.jurisdiction import Jurisdiction
 from detectors.policy import AlertPolicy, PolicyParams
+from detectors.card_testing import CardTesting, CardTestingParams
 from detectors.structuring import Structuring, StructuringParams
 
 __all__ = ["REGISTRY", "RULESET_VERSION", "DetectorParams", "build_detectors", "build_policy"]
@@ -28,6 +29,7 @@ class DetectorParams(BaseModel):
 
     enabled: tuple[str, ...] = Field(default=("structuring",))
     structuring: StructuringParams = StructuringParams()
+    card_testing: CardTestingParams = CardTestingParams()
 
     @field_validator("enabled")
     @classmethod
@@ -40,6 +42,7 @@ class DetectorParams(BaseModel):
 
 REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
     "structuring": lambda p, j: Structuring(p.structuring, j),
+    "card_testing": lambda p, j: CardTesting(p.card_testing, j),
 }
 
 
