@@ -11,9 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from detectors.base import Detector
+from detectors.card_testing import CardTesting, CardTestingParams
+from detectors.funnel_account import FunnelAccount, FunnelAccountParams
 from detectors.jurisdiction import Jurisdiction
 from detectors.policy import AlertPolicy, PolicyParams
-from detectors.card_testing import CardTesting, CardTestingParams
 from detectors.structuring import Structuring, StructuringParams
 
 __all__ = ["REGISTRY", "RULESET_VERSION", "DetectorParams", "build_detectors", "build_policy"]
@@ -30,6 +31,7 @@ class DetectorParams(BaseModel):
     enabled: tuple[str, ...] = Field(default=("structuring",))
     structuring: StructuringParams = StructuringParams()
     card_testing: CardTestingParams = CardTestingParams()
+    funnel_account: FunnelAccountParams = FunnelAccountParams()
 
     @field_validator("enabled")
     @classmethod
@@ -43,6 +45,7 @@ class DetectorParams(BaseModel):
 REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
     "structuring": lambda p, j: Structuring(p.structuring, j),
     "card_testing": lambda p, j: CardTesting(p.card_testing, j),
+    "funnel_account": lambda p, j: FunnelAccount(p.funnel_account, j),
 }
 
 
