@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from detectors.account_takeover import AccountTakeover, AccountTakeoverParams
 from detectors.base import Detector
 from detectors.card_testing import CardTesting, CardTestingParams
 from detectors.funnel_account import FunnelAccount, FunnelAccountParams
@@ -30,6 +31,7 @@ class DetectorParams(BaseModel):
 
     enabled: tuple[str, ...] = Field(default=("structuring",))
     structuring: StructuringParams = StructuringParams()
+    account_takeover: AccountTakeoverParams = AccountTakeoverParams()
     card_testing: CardTestingParams = CardTestingParams()
     funnel_account: FunnelAccountParams = FunnelAccountParams()
 
@@ -45,6 +47,7 @@ class DetectorParams(BaseModel):
 REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
     "structuring": lambda p, j: Structuring(p.structuring, j),
     "card_testing": lambda p, j: CardTesting(p.card_testing, j),
+    "account_takeover": lambda p, j: AccountTakeover(p.account_takeover, j),
     "funnel_account": lambda p, j: FunnelAccount(p.funnel_account, j),
 }
 
