@@ -3,34 +3,90 @@
 What is simulated
     One reporting institution in Morocco (currency MAD) and its accounts over ``days`` days.
     Every account gets an ``opened`` KYC event (customer, hashed identity document, E.164 phone,
-    e-mail, address, declared income) and a few ``login`` events. Individuals (about 85 %) are
-    paid a monthly salary by an employer at another bank, pay rent around the 1st and a utility
-    bill, pay by card several times a week at real merchant category codes, withdraw cash at
-    ATMs, now and then deposit a little cash and send money to other simulated accounts (so some
-    counterparties are population accounts, sometimes reported by both sides). Businesses deposit
-    their shop takings in cash most working days and pay suppliers by transfer.
+    e-mail, address, declared income) and ``login`` events from its own one or two devices in
+    Morocco: a few before the period (the devices the bank already knows) and, whenever one of
+    the typologies below other than structuring is injected, a few a week during it (businesses
+    more), now and then a password reset from one of them. Individuals (about
+    85 %) are paid a monthly salary by an employer at another bank, pay rent around the 1st and
+    a utility bill by mobile or online transfer (with device and IP), pay by card several times
+    a week at real merchant category codes, withdraw cash at ATMs, now and then deposit a little
+    cash and send money to other simulated accounts (so some counterparties are population
+    accounts, sometimes reported by both sides). Businesses deposit their shop takings in cash
+    most working days and pay suppliers by transfer. Nobody in the ordinary population sends
+    money abroad, logs in from a new device or another country, or pays digital-goods merchants.
 
-What is injected, and why
-    ``structuring`` (labelled): 3 to 6 approved cash deposits of 80,000 to 99,999.99 MAD, just
-    under Morocco's 100,000 MAD reporting threshold, within at most 6 days, at branches in
-    several cities, on top of the account's ordinary traffic. Hard negatives (not labelled,
-    listed in ``hard_negatives``), about as many accounts as the structurers, are what a naive
-    rule confuses with structuring: a single near-threshold deposit, two of them in a week,
-    three spread over more than the 7-day window, and businesses depositing 100,000 to 250,000
-    MAD in cash openly (reported, so nothing is evaded). Ordinary traffic never comes near the
+What is injected, and why (labelled with the typology code; an account may carry several)
+    ``structuring``: 3 to 6 approved cash deposits of 80,000 to 99,999.99 MAD, just under
+    Morocco's 100,000 MAD reporting threshold, within at most 6 days, at branches in several
+    cities, on top of the account's ordinary traffic. Ordinary traffic never comes near the
     threshold (cash deposits stay at or below 40,000 MAD), so the labels are the ground truth of
-    the structuring rule. OSINT indicators use phone ranges, e-mail domains and IP ranges that
-    no simulated customer uses, so they never create unlabelled matches.
+    the structuring rule.
+    ``funnel_account``: 4 to 8 cash deposits of 5,000 to 30,000 MAD (20,000 or more in all), at
+    branches and ATMs in 3 to 5 cities within at most 4 days, by the holder or third parties
+    (a depositor's name in ``counterparty``), away from the account's other cash deposits; then
+    within 72 hours 75 to 97 % leaves: cash withdrawn in a border or port city none of the
+    deposits was made in (Oujda, Nador, Tangier, Fnideq, Tetouan) and/or transfers abroad (ES,
+    FR, TR, AE, CN).
+    ``mule_account``: an individual's account, opened for the purpose up to 10 days before the
+    money comes (60 %) or opened years ago and quiet since (no traffic but a couple of small
+    card payments). Transfers of 2,000 to 15,000 MAD (15,000 or more in all) from 6 to 12
+    distinct senders arrive within at most 4.5 days, in one to three waves; 30 hours at most
+    after each wave 85 to 98 % of it has left to one or two collector accounts (some abroad),
+    part of it perhaps as ATM cash. About half the inflows exist only as the payer's ``out``
+    transfer on another simulated account (``counterparty.account_id`` = the mule: the monitor
+    must derive the payee leg), a quarter are reported by both banks (the payee's ``in`` a few
+    minutes after), a quarter only as the mule's ``in`` from an account at another bank.
+    ``card_testing``: 6 to 20 ``ecommerce`` card payments of 1 to 40 MAD within 8 minutes at 1 to
+    3 digital-goods or donation merchants (MCC 5815-5818, 8398, 4816), at least 60 % declined;
+    in 30 % of the cases 4 to 8 cards of the account are probed at one merchant. The burst
+    carries no device (the merchant's checkout is the tester's). A fifth of these land on an
+    account labelled with another typology (a compromised customer).
+    ``account_takeover``: an established individual account (logins from its devices before,
+    past the 14 days a takeover rule needs to learn them) gets a ``login`` (or a
+    ``credentials_reset`` then a login) from a new device in Fez or Meknes, a new device
+    abroad (FR, NG, RU, UA, BR), or its own phone driven from abroad; 15 minutes to 18 hours
+    later the account is drained from that device and IP: one or two transfers of 8,000 to
+    40,000 MAD to payees never paid before, or 2 to 4 online purchases of 2,500 to 12,000 MAD at
+    electronics, computer, jewellery, gift-card or camera merchants, all within 24 hours.
 
-    With ``invalid_messages`` the stream also carries deliberately broken messages (non-JSON,
-    non-UTF-8, schema violations, a key that differs from ``account_id``) to exercise the
-    dead-letter path; they never touch the labels.
+Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
+    What a naive rule confuses with each typology. Structuring (as many accounts as the
+    structurers): a single near-threshold deposit, two in a week, three spread over more than
+    the 7-day window, businesses depositing 100,000 to 250,000 MAD in cash openly (reported, so
+    nothing is evaded). Funnel: a business banking its takings in its own city and then paying
+    an import abroad; a travelling salesperson depositing in 3-4 cities within days and keeping
+    the money; deposits in several cities a week apart over three weeks, then a payment abroad.
+    Mule: a firm paid by 6-10 clients paying 10-20 employees on payday; a student (often a new
+    account) fed by 5-8 relatives with 300 to 2,000 MAD each and spending it by card over weeks;
+    a landlord collecting rent from 5-9 tenants and keeping it. Card testing: 6-12 small coffees
+    paid at the counter across a day; a commuter's tram and bus taps; one declined online
+    subscription, perhaps retried. Takeover: a new phone followed by small payments; a trip
+    abroad (logins from there on the customer's phone, hotel, rail and restaurant bills paid
+    in person there, the home traffic paused); a new phone, then a large transfer to a relative
+    paid before. Where ordinary traffic could complete a pattern by chance (a first rent
+    payment after a new-device login, a supplier's bill after a few invoices), the negative is
+    placed or sized so that it does not.
+
+    OSINT indicators use phone ranges, e-mail domains and IP ranges that no simulated customer
+    uses, so they never create unlabelled matches. With ``invalid_messages`` the stream also
+    carries deliberately broken messages (non-JSON, non-UTF-8, schema violations, a key that
+    differs from ``account_id``) to exercise the dead-letter path; they never touch the labels.
+
+Shares
+    ``structuring_share`` (2 %) and, for each other typology, a share of injected accounts and a
+    share of hard negatives (1.5 % each by default); a share above 0 gives at least one account
+    when there are two or more, and a typology whose pattern does not fit in ``days`` is left
+    out. New roles go to ordinary accounts only (businesses where a business is needed), so the
+    structuring roles are the same whatever the other shares.
 
 Determinism
     Everything is drawn from ``random.Random`` instances seeded from ``config.seed`` (never the
     global generator or the clock), so one configuration always gives byte-identical messages.
     The valid traffic does not depend on ``invalid_messages``. Event ids are numbered in event
-    time order (``tx-<seed>-<n>``, ``ae-<seed>-<n>``, ``ind-<seed>-<n>``).
+    time order (``tx-<seed>-<n>``, ``ae-<seed>-<n>``, ``ind-<seed>-<n>``). The typologies other
+    than structuring, their negatives and the session layer draw from their own generators,
+    seeded after all the others: with their eight shares at 0 the output is byte for byte what
+    the structuring-only simulator produced.
 """
 
 from __future__ import annotations
@@ -45,15 +101,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 __all__ = [
+    "HARD_NEGATIVES_BY_TYPOLOGY",
     "HARD_NEGATIVE_KINDS",
     "Simulation",
     "SimulatedMessage",
     "SimulationConfig",
+    "TYPOLOGIES",
     "produce",
     "simulate",
     "write_files",
@@ -75,13 +134,56 @@ _DAY = 86_400
 _HOUR = 3_600
 
 STRUCTURING = "structuring"
+FUNNEL = "funnel_account"
+MULE = "mule_account"
+CARD_TESTING = "card_testing"
+TAKEOVER = "account_takeover"
+#: Typology codes the simulator injects and labels.
+TYPOLOGIES: tuple[str, ...] = (STRUCTURING, FUNNEL, MULE, CARD_TESTING, TAKEOVER)
+
 SINGLE_NEAR = "single_near_threshold_deposit"
 TWO_NEAR = "two_near_deposits"
 SPREAD_NEAR = "near_deposits_spread_beyond_window"
 BUSINESS_OPEN = "business_large_cash_openly"
-#: Hard-negative kinds, in the order they are handed out.
-HARD_NEGATIVE_KINDS: tuple[str, ...] = (SINGLE_NEAR, BUSINESS_OPEN, SPREAD_NEAR, TWO_NEAR)
+ONE_CITY_TAKINGS = "business_takings_one_city_paid_abroad"
+SALESPERSON = "travelling_salesperson_deposits"
+SPREAD_CITIES = "multi_city_deposits_over_weeks"
+PAYROLL = "payroll_fan_out"
+STUDENT = "student_supported_by_family"
+LANDLORD = "landlord_collecting_rent"
+COFFEES = "many_small_coffees"
+TRANSIT = "commuter_transit_payments"
+ONE_DECLINED = "single_declined_online_purchase"
+NEW_PHONE = "new_phone_without_draining"
+TRAVELLER = "traveller_abroad"
+KNOWN_PAYEE = "new_device_transfer_to_known_payee"
+#: Hard-negative kinds of each typology, in the order they are handed out.
+HARD_NEGATIVES_BY_TYPOLOGY: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        STRUCTURING: (SINGLE_NEAR, BUSINESS_OPEN, SPREAD_NEAR, TWO_NEAR),
+        FUNNEL: (ONE_CITY_TAKINGS, SALESPERSON, SPREAD_CITIES),
+        MULE: (PAYROLL, STUDENT, LANDLORD),
+        CARD_TESTING: (COFFEES, TRANSIT, ONE_DECLINED),
+        TAKEOVER: (NEW_PHONE, TRAVELLER, KNOWN_PAYEE),
+    }
+)
+#: Every hard-negative kind (never labelled), typology by typology.
+HARD_NEGATIVE_KINDS: tuple[str, ...] = tuple(
+    kind for kinds in HARD_NEGATIVES_BY_TYPOLOGY.values() for kind in kinds
+)
 _ORDINARY = "ordinary"
+
+_SHARE_FIELDS = (
+    "structuring_share",
+    "funnel_account_share",
+    "funnel_account_negative_share",
+    "mule_account_share",
+    "mule_account_negative_share",
+    "card_testing_share",
+    "card_testing_negative_share",
+    "account_takeover_share",
+    "account_takeover_negative_share",
+)
 
 # --------------------------------------------------------------------------------------------
 # Public API
@@ -96,14 +198,26 @@ class SimulationConfig:
     start: datetime = datetime(2026, 10, 1, tzinfo=UTC)
     structuring_share: float = 0.02  # share of accounts injected with structuring
     invalid_messages: int = 0  # deliberately invalid raw messages to add (DLQ demos and tests)
+    # Shares of accounts injected with the other typologies, and with their hard negatives
+    # (a share > 0 gives at least one account). All eight at 0: structuring-only traffic,
+    # byte-identical to what the simulator produced before these typologies existed.
+    funnel_account_share: float = 0.015
+    funnel_account_negative_share: float = 0.015
+    mule_account_share: float = 0.015
+    mule_account_negative_share: float = 0.015
+    card_testing_share: float = 0.015
+    card_testing_negative_share: float = 0.015
+    account_takeover_share: float = 0.015
+    account_takeover_negative_share: float = 0.015
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
             raise ValueError("accounts must be at least 1")
         if self.days < 1:
             raise ValueError("days must be at least 1")
-        if not 0.0 <= self.structuring_share <= 1.0:
-            raise ValueError("structuring_share must be between 0 and 1")
+        for name in _SHARE_FIELDS:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
         if self.invalid_messages < 0:
             raise ValueError("invalid_messages must not be negative")
         if self.start.tzinfo is None or self.start.utcoffset() is None:
@@ -136,29 +250,45 @@ def simulate(config: SimulationConfig) -> Simulation:
     account_seeds = [master.getrandbits(64) for _ in range(config.accounts)]
     indicator_seed = master.getrandbits(64)
     invalid_seed = master.getrandbits(64)
+    # Everything added for the typologies beyond structuring comes from this one, drawn last,
+    # so that with their shares at 0 the traffic is exactly the structuring-only traffic.
+    extension_seed = master.getrandbits(64)
 
     pools = _Pools(random.Random(pool_seed))
     cal = _Calendar(start, config.days)
     accounts = _make_accounts(roles, account_seeds, pools)
+    extension = random.Random(extension_seed)
+    cast_seed, inject_seed, session_seed = (extension.getrandbits(64) for _ in range(3))
+    cast = _cast(config, accounts, random.Random(cast_seed)) if _extended(config) else None
     out = _Emitter()
+    opened: dict[str, int] = {}
     for acct in accounts:
-        _opened(out, acct, start)
+        if acct.role in _OWN_LIFE:  # accounts whose whole life the extension writes
+            continue
+        opened[acct.account_id] = _opened(out, acct, start)
         _logins(out, acct, config.days)
         if acct.business:
             _business_traffic(out, acct, cal, pools)
         else:
             _individual_traffic(out, acct, accounts, cal, pools)
         _inject(out, acct, cal)
+    if cast is not None:
+        _Extension(out, cal, pools, accounts, cast, opened, inject_seed, session_seed).run()
     _indicators(out, random.Random(indicator_seed), start, config.days)
     if config.invalid_messages:
         _invalid(out, random.Random(invalid_seed), accounts, config)
 
     messages = out.render(start, config.seed)
-    labels = {a.account_id: [STRUCTURING] for a in accounts if a.role == STRUCTURING}
+    labels: dict[str, set[str]] = {}
+    for acct in accounts:
+        if acct.role in TYPOLOGIES:
+            labels.setdefault(acct.account_id, set()).add(acct.role)
+    for acct in cast.card_also if cast is not None else ():
+        labels.setdefault(acct.account_id, set()).add(CARD_TESTING)
     hard = {a.account_id: a.role for a in accounts if a.role in HARD_NEGATIVE_KINDS}
     return Simulation(
         messages=messages,
-        labels=dict(sorted(labels.items())),
+        labels={account: sorted(codes) for account, codes in sorted(labels.items())},
         hard_negatives=dict(sorted(hard.items())),
     )
 
@@ -488,7 +618,11 @@ def _assign_roles(config: SimulationConfig, master: random.Random) -> list[str]:
     if config.structuring_share > 0 and n_struct == 0 and n >= 2:
         n_struct = 1
     n_hard = min(n_struct, n - n_struct)
-    kinds = [k for k in HARD_NEGATIVE_KINDS if k != SPREAD_NEAR or _spread_gaps(config.days)]
+    kinds = [
+        k
+        for k in HARD_NEGATIVES_BY_TYPOLOGY[STRUCTURING]
+        if k != SPREAD_NEAR or _spread_gaps(config.days)
+    ]
     roles = [_ORDINARY] * n
     for i in order[:n_struct]:
         roles[i] = STRUCTURING
@@ -643,8 +777,14 @@ class _Emitter:
         device: bool = False,
         status: str = "approved",
         extra: dict[str, Any] | None = None,
+        rng: random.Random | None = None,
+        country: str = COUNTRY,
+        device_id: str | None = None,
+        ip: str | None = None,
     ) -> None:
-        rng = acct.rng
+        """One transaction on `acct`; draws from `rng` (default: the account's generator)."""
+        if rng is None:
+            rng = acct.rng
         payload: dict[str, Any] = {
             "event_id": "",
             "occurred_at": "",
@@ -663,11 +803,15 @@ class _Emitter:
         if extra:
             payload.update(extra)
         if city is not None:
-            payload["location"] = {"country": COUNTRY, "city": city}
+            payload["location"] = {"country": country, "city": city}
         if device:
             d = rng.randrange(len(acct.devices))
             payload["device_id"] = acct.devices[d]
             payload["ip"] = acct.ips[d]
+        elif device_id is not None:
+            payload["device_id"] = device_id
+            if ip is not None:
+                payload["ip"] = ip
         self.add(TOPIC_TRANSACTIONS, acct.account_id, offset, payload)
 
     def render(self, start: datetime, seed: int) -> list[SimulatedMessage]:
@@ -724,7 +868,8 @@ class _Calendar:
 # --------------------------------------------------------------------------------------------
 
 
-def _opened(out: _Emitter, acct: _Account, start: datetime) -> None:
+def _opened(out: _Emitter, acct: _Account, start: datetime) -> int:
+    """Emit the account's `opened` event; return its offset (before the period)."""
     rng = acct.rng
     if rng.random() < 0.05:
         ago = rng.randint(60, 30 * _DAY)  # opened within the last month
@@ -743,6 +888,7 @@ def _opened(out: _Emitter, acct: _Account, start: datetime) -> None:
             "location": {"country": COUNTRY, "city": acct.city},
         },
     )
+    return -ago
 
 
 def _logins(out: _Emitter, acct: _Account, days: int) -> None:
@@ -896,7 +1042,7 @@ def _individual_traffic(
     if len(population) > 1:
         for _ in range(_poisson(rng, rng.uniform(0.0, 2.0) * months)):
             payee = population[rng.randrange(len(population))]
-            if payee is acct:
+            if payee is acct or payee.role in _OWN_LIFE:
                 continue
             offset = _at(rng, rng.randrange(days), 8, 22)
             cents = (
@@ -1042,6 +1188,1241 @@ def _inject(out: _Emitter, acct: _Account, cal: _Calendar) -> None:
                     channel="branch",
                     city=acct.city,
                 )
+
+
+# --------------------------------------------------------------------------------------------
+# Typologies beyond structuring: funnel accounts, money mules, card testing, account takeover
+# --------------------------------------------------------------------------------------------
+
+# role -> (business account needed: True, False or None for either; fewest simulated days)
+_ROLE_NEEDS: dict[str, tuple[bool | None, int]] = {
+    FUNNEL: (False, 7),
+    ONE_CITY_TAKINGS: (True, 7),
+    SALESPERSON: (False, 7),
+    SPREAD_CITIES: (False, 22),
+    MULE: (False, 8),
+    PAYROLL: (True, 8),
+    STUDENT: (False, 8),
+    LANDLORD: (False, 8),
+    CARD_TESTING: (None, 1),
+    COFFEES: (False, 1),
+    TRANSIT: (False, 5),
+    ONE_DECLINED: (None, 1),
+    TAKEOVER: (False, 5),
+    NEW_PHONE: (False, 6),
+    TRAVELLER: (False, 10),
+    KNOWN_PAYEE: (False, 8),
+}
+#: Roles whose whole traffic the extension writes (new or quiet accounts, students).
+_OWN_LIFE = frozenset({MULE, STUDENT})
+#: How long after a new-device access no draining-like traffic may follow on a hard negative
+#: (the account-takeover rule looks 48 hours ahead).
+_CALM = 50 * _HOUR
+#: The account-takeover rule learns an account's devices for 14 days from its first event.
+_LEARNING = 15 * _DAY
+
+# fmt: off
+# where funnelled cash leaves the country (border towns, the Strait)
+_EXIT_CITIES = ("Oujda", "Nador", "Tangier", "Fnideq", "Tetouan")
+_ABROAD = ("ES", "FR", "TR", "AE", "CN")
+_ATTACKER_COUNTRIES = ("FR", "NG", "RU", "UA", "BR")
+_TRIP_COUNTRIES = ("FR", "ES", "TR", "AE", "IT")
+_FOREIGN_CITIES: dict[str, tuple[str, ...]] = {
+    "ES": ("Madrid", "Barcelona", "Malaga"), "FR": ("Paris", "Lyon", "Marseille"),
+    "TR": ("Istanbul", "Ankara"), "AE": ("Dubai", "Abu Dhabi"), "CN": ("Guangzhou", "Yiwu"),
+    "NG": ("Lagos", "Abuja"), "RU": ("Moscow", "Saint Petersburg"), "UA": ("Kyiv", "Odesa"),
+    "BR": ("Sao Paulo", "Rio de Janeiro"), "IT": ("Rome", "Milan"),
+}
+_FOREIGN_BANKS: dict[str, tuple[str, ...]] = {
+    "ES": ("CaixaBank", "BBVA", "Banco Santander"), "FR": ("BNP Paribas", "Credit Agricole"),
+    "TR": ("Garanti BBVA", "Ziraat Bankasi"), "AE": ("Emirates NBD", "ADCB"),
+    "CN": ("Bank of China", "ICBC"),
+}
+_FOREIGN_COMPANIES: dict[str, tuple[str, ...]] = {
+    "ES": ("Comercial Levante SL", "Distribuciones Sur SL"),
+    "FR": ("SARL Import Export Paris", "Negoce Rhone SAS"),
+    "TR": ("Istanbul Tekstil Ltd Sti", "Anadolu Dis Ticaret AS"),
+    "AE": ("Gulf General Trading LLC", "Deira Gold Trading LLC"),
+    "CN": ("Yiwu Star Trading Co", "Guangzhou Lucky Import Export Co"),
+}
+# public address ranges by country (never the documentation ranges the OSINT feed uses)
+_IP_OCTETS: dict[str, tuple[int, ...]] = {
+    "MA": (41, 105, 196), "FR": (78, 90, 176), "ES": (83, 88, 95), "TR": (78, 85, 88),
+    "AE": (5, 94, 185), "CN": (36, 58, 113), "NG": (102, 129, 197), "RU": (5, 46, 95),
+    "UA": (46, 91, 176), "BR": (177, 187, 189), "IT": (79, 93, 151),
+}
+# card-not-present targets of card testers: mcc, name, country
+_PROBE_SITES = (
+    ("5815", "StreamNest Media", "IE"), ("5816", "PixelForge Games", "US"),
+    ("5817", "AppHarbor Store", "NL"), ("5818", "DigiMart Global", "GB"),
+    ("8398", "Hope Relief Foundation", "US"), ("4816", "CloudNode Hosting", "LT"),
+    ("5816", "Arena Coins", "CY"), ("8398", "Association Al Khair en ligne", "MA"),
+)
+# goods a takeover gang resells: mcc, name, country
+_RESALE_SITES = (
+    ("5732", "TechnoMaroc.ma", "MA"), ("5732", "Electro Discount en ligne", "MA"),
+    ("5045", "PC Store Maroc", "MA"), ("5045", "LaptopDirect EU", "FR"),
+    ("5944", "Bijouterie Al Yakout en ligne", "MA"), ("5944", "Gold Souk Online", "AE"),
+    ("6540", "GiftCard Express", "GB"), ("6540", "Recharge Pay", "MA"),
+    ("5946", "Photo Optique Store", "MA"), ("5946", "CameraWorld EU", "ES"),
+)
+_COFFEE_BRANDS = ("Cafe Maure", "Cafe Paul", "Starbucks", "Cafe des Arts", "Cafe Carrion")
+# a trip: hotels (7011), rail (4112), restaurants (5812) by country
+_TRIP_MERCHANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "FR": (("Hotel Mercure Gare de Lyon", "Ibis Styles Centre"), ("SNCF Voyageurs",),
+           ("Brasserie du Marche", "Le Petit Zinc")),
+    "ES": (("Hotel NH Centro", "Melia Sol"), ("Renfe",), ("Taberna La Plaza", "Casa Lola")),
+    "TR": (("Hilton Bosphorus", "Ibis Taksim"), ("TCDD Tasimacilik",), ("Lokanta Sultan",)),
+    "AE": (("Rove Downtown", "Jumeirah Beach Hotel"), ("Etihad Rail",), ("Al Mallah",)),
+    "IT": (("Hotel Roma Termini", "NH Milano"), ("Trenitalia",), ("Trattoria da Mario",)),
+}
+_DIGITAL_PRICES = (2999, 4999, 6500, 9900, 11900)  # subscriptions, in centimes
+# fmt: on
+
+
+def _extended(config: SimulationConfig) -> bool:
+    """Whether any typology beyond structuring (or its hard negatives) is injected."""
+    return any(share > 0 or negative > 0 for _typology, share, negative in _shares(config))
+
+
+def _shares(config: SimulationConfig) -> tuple[tuple[str, float, float], ...]:
+    """(typology, share, hard-negative share), in the order roles are handed out."""
+    return (
+        (FUNNEL, config.funnel_account_share, config.funnel_account_negative_share),
+        (MULE, config.mule_account_share, config.mule_account_negative_share),
+        (TAKEOVER, config.account_takeover_share, config.account_takeover_negative_share),
+        (CARD_TESTING, config.card_testing_share, config.card_testing_negative_share),
+    )
+
+
+def _count(accounts: int, share: float) -> int:
+    count = round(accounts * share)
+    if share > 0 and count == 0 and accounts >= 2:
+        count = 1
+    return count
+
+
+@dataclass(slots=True)
+class _Cast:
+    helpers: list[_Account]  # ordinary individuals who pay mules, students and landlords
+    card_also: list[_Account]  # accounts labelled otherwise whose card is tested as well
+
+
+def _cast(config: SimulationConfig, accounts: list[_Account], rng: random.Random) -> _Cast:
+    """Hand the new roles to ordinary accounts (never to structuring accounts or negatives)."""
+    free = [a for a in accounts if a.role == _ORDINARY]
+    rng.shuffle(free)
+    people = [a for a in free if not a.business]
+    firms = [a for a in free if a.business]
+    positives = [a for a in accounts if a.role == STRUCTURING]
+    card_also: list[_Account] = []
+
+    def take(business: bool | None) -> _Account | None:
+        first, second = (firms, people) if business else (people, firms)
+        if first:
+            return first.pop()
+        if business is None and second:
+            return second.pop()
+        return None
+
+    for typology, share, negative_share in _shares(config):
+        needs, min_days = _ROLE_NEEDS[typology]
+        for _ in range(_count(config.accounts, share) if config.days >= min_days else 0):
+            if typology == CARD_TESTING and positives and rng.random() < 0.2:
+                # a compromised card on an account already labelled (several labels)
+                card_also.append(positives.pop(rng.randrange(len(positives))))
+                continue
+            acct = take(needs)
+            if acct is None:
+                break
+            acct.role = typology
+            if typology not in (MULE, CARD_TESTING):
+                positives.append(acct)
+        kinds = [
+            k for k in HARD_NEGATIVES_BY_TYPOLOGY[typology] if config.days >= _ROLE_NEEDS[k][1]
+        ]
+        for j in range(_count(config.accounts, negative_share) if kinds else 0):
+            kind = kinds[j % len(kinds)]
+            acct = take(_ROLE_NEEDS[kind][0])
+            if acct is not None:
+                acct.role = kind
+    return _Cast(helpers=sorted(people, key=lambda a: a.index), card_also=card_also)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the extension needs to know of one transaction already generated."""
+
+    offset: int
+    kind: str
+    direction: str
+    cents: int
+    channel: str | None
+    payee: str | None
+
+
+def _cents_of(amount: Any) -> int:
+    if isinstance(amount, str):
+        return int(amount.replace(".", ""))  # always "<units>.<2 digits>" (see _money)
+    if isinstance(amount, int):
+        return amount * 100
+    return round(float(amount) * 100)
+
+
+def _ledger(records: list[_Record]) -> dict[str, list[_Entry]]:
+    """The transactions generated so far, by account, in event-time order."""
+    book: dict[str, list[_Entry]] = {}
+    for rec in records:
+        p = rec.payload
+        if rec.topic != TOPIC_TRANSACTIONS or p is None:
+            continue
+        cp = p.get("counterparty")
+        book.setdefault(p["account_id"], []).append(
+            _Entry(
+                rec.offset,
+                p["kind"],
+                p["direction"],
+                _cents_of(p["amount"]),
+                p.get("channel"),
+                cp.get("account_id") if cp else None,
+            )
+        )
+    for entries in book.values():
+        entries.sort(key=lambda e: e.offset)
+    return book
+
+
+def _calm(entries: list[_Entry], lo: int, hi: int) -> bool:
+    """Nothing in [lo, hi] that looks like draining: no transfer of 4,000 MAD or more, nor
+    8,000 MAD in all, to payees not paid before `lo`; no online card payment of 1,500 or more."""
+    paid: set[str | None] = set()
+    new_payees = 0
+    for e in entries:
+        if e.offset > hi:
+            break
+        if e.kind == "transfer" and e.direction == "out":
+            if e.offset < lo:
+                paid.add(e.payee)
+            elif e.payee not in paid:
+                if e.cents >= 4_000_00:
+                    return False
+                new_payees += e.cents
+        elif e.kind == "card_payment" and e.channel == "ecommerce":
+            if e.offset >= lo and e.cents >= 1_500_00:
+                return False
+    return new_payees < 8_000_00
+
+
+def _within(
+    rng: random.Random, lo: int, hi: int, earliest: float = 0.0, latest: float = 24.0
+) -> int:
+    """A moment in [lo, hi) at an hour of the day between `earliest` and `latest` if possible."""
+    if hi <= lo:
+        return lo
+    for _ in range(40):
+        moment = lo + rng.randrange(hi - lo)
+        if earliest <= (moment % _DAY) / _HOUR < latest:
+            return moment
+    return lo + rng.randrange(hi - lo)
+
+
+def _split(rng: random.Random, total: int, parts: int, unit: int) -> list[int]:
+    """`parts` amounts (multiples of `unit`, each at least `unit`) summing to about `total`."""
+    weights = [rng.uniform(0.6, 1.4) for _ in range(parts)]
+    scale = sum(weights)
+    return [max(unit, int(total * w / scale) // unit * unit) for w in weights]
+
+
+def _public_ip(rng: random.Random, country: str) -> str:
+    first = rng.choice(_IP_OCTETS[country])
+    return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def _private_ip(rng: random.Random) -> str:
+    return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def _new_device(rng: random.Random) -> str:
+    return f"dev-{rng.getrandbits(48):012x}"
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(_FIRST_MALE + _FIRST_FEMALE)} {rng.choice(_LAST)}"
+
+
+def _external(rng: random.Random, country: str, name: str | None = None) -> dict[str, Any]:
+    """An account at another bank (in Morocco or abroad) the simulation does not report on."""
+    bank = rng.choice(_BANKS) if country == COUNTRY else rng.choice(_FOREIGN_BANKS[country])
+    return {
+        "account_id": f"EXT-{country}-{rng.randrange(10**10):010d}",
+        "name": name or _person(rng),
+        "bank": bank,
+        "country": country,
+    }
+
+
+def _inhouse(acct: _Account) -> dict[str, Any]:
+    return {
+        "account_id": acct.account_id,
+        "name": acct.name,
+        "bank": INSTITUTION,
+        "country": COUNTRY,
+    }
+
+
+def _site(kind: str, index: int, mcc: str, name: str, country: str) -> dict[str, Any]:
+    return {"merchant_id": f"MER-{kind}{index:03d}", "name": name, "mcc": mcc, "country": country}
+
+
+def _access(
+    out: _Emitter,
+    acct: _Account,
+    offset: int,
+    device: str,
+    ip: str,
+    *,
+    kind: str = "login",
+    country: str = COUNTRY,
+    city: str | None = None,
+) -> None:
+    """A `login` or `credentials_reset` on the accounts topic."""
+    out.add(
+        TOPIC_ACCOUNTS,
+        acct.account_id,
+        offset,
+        {
+            "event_id": "",
+            "occurred_at": "",
+            "account_id": acct.account_id,
+            "kind": kind,
+            "device_id": device,
+            "ip": ip,
+            "location": {"country": country, "city": city or acct.city},
+        },
+    )
+
+
+@dataclass(slots=True)
+class _Sessions:
+    """How the session layer logs an account in (defaults: its own devices, at home)."""
+
+    switch: tuple[int, str, str] | None = None  # from this moment mostly this new device, ip
+    trip: tuple[int, int, str, str, str] | None = None  # (from, to, country, city, ip) abroad
+
+
+class _Extension:
+    """Writes the new typologies, their hard negatives and the session layer."""
+
+    def __init__(
+        self,
+        out: _Emitter,
+        cal: _Calendar,
+        pools: _Pools,
+        accounts: list[_Account],
+        cast: _Cast,
+        opened: dict[str, int],
+        inject_seed: int,
+        session_seed: int,
+    ) -> None:
+        self.out = out
+        self.cal = cal
+        self.days = cal.days
+        self.end = cal.days * _DAY
+        self.pools = pools
+        self.accounts = accounts
+        self.cast = cast
+        self.opened = opened
+        self.rng = random.Random(inject_seed)
+        sessions = random.Random(session_seed)
+        self.session_seeds = [sessions.getrandbits(64) for _ in accounts]
+        self.ledger = _ledger(out.records)
+        self.sessions: dict[str, _Sessions] = {}
+        self.busy: set[str] = set()  # helpers given extra payments (no password resets for them)
+        self.trips: dict[str, tuple[int, int]] = {}
+        self.coffee = {
+            city: [
+                _MerchantRef(f"MER-CAF{c:02d}{n:02d}", f"{brand} {city}", "5814", city)
+                for n, brand in enumerate(_COFFEE_BRANDS)
+            ]
+            for c, city in enumerate(_CITY_NAMES)
+        }
+        self.probe_sites = [_site("CNP", n, *site) for n, site in enumerate(_PROBE_SITES)]
+        self.resale_sites = [_site("RSL", n, *site) for n, site in enumerate(_RESALE_SITES)]
+
+    # -- driver ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        handlers: dict[str, Callable[[_Account], None]] = {
+            FUNNEL: self.funnel,
+            ONE_CITY_TAKINGS: self.one_city_takings,
+            SALESPERSON: self.salesperson,
+            SPREAD_CITIES: self.spread_cities,
+            MULE: self.mule,
+            PAYROLL: self.payroll,
+            STUDENT: self.student,
+            LANDLORD: self.landlord,
+            CARD_TESTING: self.card_testing,
+            COFFEES: self.coffees,
+            TRANSIT: self.transit,
+            ONE_DECLINED: self.one_declined,
+            TAKEOVER: self.takeover,
+            NEW_PHONE: self.new_phone,
+            TRAVELLER: self.traveller,
+            KNOWN_PAYEE: self.known_payee,
+        }
+        self._established_takeover_roles()
+        for acct in self.accounts:
+            handler = handlers.get(acct.role)
+            if handler is not None:
+                handler(acct)
+        for acct in self.cast.card_also:
+            self.card_testing(acct)
+        if self.trips:
+            self._drop_home_traffic_during_trips()
+        for acct in self.accounts:
+            if acct.role not in _OWN_LIFE:
+                self._session_layer(acct)
+
+    def _established_takeover_roles(self) -> None:
+        """Takeover roles (victims and negatives) need an account whose devices are known well
+        before the access: one opened too recently hands its role to an older ordinary account.
+        Safe because these roles do not change the ordinary traffic already generated."""
+        latest = (self.days - 2) * _DAY - _LEARNING  # opened after this, no takeover to see
+        roles = {TAKEOVER, *HARD_NEGATIVES_BY_TYPOLOGY[TAKEOVER]}
+        helpers = self.cast.helpers
+        for acct in self.accounts:
+            if acct.role not in roles or self.opened[acct.account_id] <= latest:
+                continue
+            older = next((h for h in helpers if self.opened[h.account_id] <= latest), None)
+            if older is None:
+                return
+            helpers.remove(older)
+            helpers.append(acct)
+            helpers.sort(key=lambda a: a.index)
+            older.role, acct.role = acct.role, _ORDINARY
+
+    # -- the session layer -----------------------------------------------------------------------
+
+    def _sessions(
+        self,
+        acct: _Account,
+        rng: random.Random,
+        lo: int,
+        hi: int,
+        per_week: float,
+        devices: tuple[str, ...],
+        ips: tuple[str, ...],
+        trip: tuple[int, int, str, str, str] | None = None,
+        primary: float = 0.75,
+    ) -> None:
+        """Logins from the account's own devices, mostly from home, a few times a week."""
+        if hi <= lo:
+            return
+        for _ in range(_poisson(rng, per_week * (hi - lo) / (7 * _DAY))):
+            moment = _within(rng, lo, hi, 6.5, 23.5)
+            d = 0 if len(devices) == 1 or rng.random() < primary else rng.randrange(1, len(devices))
+            if trip is not None and trip[0] <= moment < trip[1]:
+                _access(self.out, acct, moment, devices[d], trip[4], country=trip[2], city=trip[3])
+            else:
+                city = acct.city if rng.random() < 0.92 else _city(rng)
+                _access(self.out, acct, moment, devices[d], ips[d], city=city)
+
+    def _session_layer(self, acct: _Account) -> None:
+        rng = random.Random(self.session_seeds[acct.index])
+        spec = self.sessions.get(acct.account_id, _Sessions())
+        # the devices the customer already used before the period (known devices)
+        opened = self.opened.get(acct.account_id, -365 * _DAY)
+        lo, hi = max(opened + 300, -21 * _DAY), 0
+        if hi - lo < _HOUR:
+            lo, hi = opened + 60, opened + 60 + 6 * _HOUR
+        for device, ip in zip(acct.devices, acct.ips, strict=True):
+            for _ in range(rng.randint(1, 3)):
+                _access(self.out, acct, _within(rng, lo, hi, 7, 23), device, ip)
+        # a few sessions a week during the period
+        per_week = rng.uniform(3.0, 7.0) if acct.business else rng.uniform(1.5, 4.0)
+        if spec.switch is None:
+            self._sessions(acct, rng, 0, self.end, per_week, acct.devices, acct.ips, spec.trip)
+        else:
+            at, device, ip = spec.switch
+            self._sessions(acct, rng, 0, at, per_week, acct.devices, acct.ips, spec.trip)
+            devices, ips = (device, *acct.devices), (ip, *acct.ips)
+            self._sessions(acct, rng, at + _HOUR, self.end, per_week, devices, ips, primary=0.85)
+        # now and then a forgotten password, reset from one of the customer's devices at home
+        if (
+            acct.role == _ORDINARY
+            and acct.account_id not in self.busy
+            and rng.random() < 0.03 * self.days / 30
+        ):
+            entries = self.ledger.get(acct.account_id, [])
+            moment = _at(rng, rng.randrange(self.days), 8, 22)
+            if _calm(entries, moment, moment + _CALM):
+                d = rng.randrange(len(acct.devices))
+                device, ip = acct.devices[d], acct.ips[d]
+                _access(self.out, acct, moment, device, ip, kind="credentials_reset")
+                _access(self.out, acct, moment + rng.randint(60, 600), device, ip)
+
+    def _own_device(self, acct: _Account) -> tuple[str, str]:
+        d = 0 if len(acct.devices) == 1 or self.rng.random() < 0.75 else 1
+        return acct.devices[d], acct.ips[d]
+
+    def _open(self, acct: _Account, offset: int) -> None:
+        """The `opened` event of an account whose life the extension writes."""
+        self.opened[acct.account_id] = offset
+        self.out.add(
+            TOPIC_ACCOUNTS,
+            acct.account_id,
+            offset,
+            {
+                "event_id": "",
+                "occurred_at": "",
+                "account_id": acct.account_id,
+                "kind": "opened",
+                "customer": acct.customer,
+                "location": {"country": COUNTRY, "city": acct.city},
+            },
+        )
+
+    def _helpers(self, count: int) -> list[_Account]:
+        """Up to `count` distinct ordinary individuals (relatives, tenants, victims, staff)."""
+        pool = self.cast.helpers
+        chosen = self.rng.sample(pool, min(count, len(pool)))
+        self.busy.update(a.account_id for a in chosen)
+        return chosen
+
+    def _credit(
+        self,
+        acct: _Account,
+        offset: int,
+        cents: int,
+        payer: _Account | None,
+        style: str,
+    ) -> None:
+        """A transfer to `acct`: reported by the payer only ("payer"), by both banks ("both"), or
+        by `acct`'s bank only, from an account at another bank ("payee")."""
+        rng = self.rng
+        if payer is None or style == "payee":
+            party = _external(rng, COUNTRY)
+            self.out.txn(acct, offset, "transfer", "in", cents, counterparty=party, rng=rng)
+            return
+        device, ip = self._own_device(payer)
+        self.out.txn(
+            payer,
+            offset,
+            "transfer",
+            "out",
+            cents,
+            channel=rng.choice(("online", "mobile")),
+            counterparty=_inhouse(acct),
+            rng=rng,
+            device_id=device,
+            ip=ip,
+        )
+        if style == "both":
+            self.out.txn(
+                acct,
+                offset + rng.randint(5, 240),
+                "transfer",
+                "in",
+                cents,
+                counterparty=_inhouse(payer),
+                rng=rng,
+            )
+
+    def _transfer_out(
+        self,
+        acct: _Account,
+        offset: int,
+        cents: int,
+        party: dict[str, Any],
+        device: tuple[str, str] | None = None,
+    ) -> None:
+        device_id, ip = device or self._own_device(acct)
+        self.out.txn(
+            acct,
+            offset,
+            "transfer",
+            "out",
+            cents,
+            channel=self.rng.choice(("online", "mobile")),
+            counterparty=party,
+            rng=self.rng,
+            device_id=device_id,
+            ip=ip,
+        )
+
+    def _card(
+        self,
+        acct: _Account,
+        offset: int,
+        cents: int,
+        merchant: dict[str, Any],
+        *,
+        channel: str = "pos",
+        status: str = "approved",
+        card_id: str | None = None,
+        city: str | None = None,
+        country: str = COUNTRY,
+        device: tuple[str, str] | None = None,
+    ) -> None:
+        self.out.txn(
+            acct,
+            offset,
+            "card_payment",
+            "out",
+            cents,
+            channel=channel,
+            city=city,
+            status=status,
+            rng=self.rng,
+            country=country,
+            device_id=device[0] if device else None,
+            ip=device[1] if device else None,
+            extra={
+                "card": {"card_id": card_id or acct.card_id, "bin": acct.card_bin},
+                "merchant": merchant,
+            },
+        )
+
+    # -- funnel account ------------------------------------------------------------------------
+
+    def _deposits(
+        self, acct: _Account, cities: list[str], count: int, low: int, high: int
+    ) -> tuple[list[tuple[int, int, str]], int]:
+        """`count` cash deposits (`low` to `high` MAD) in `cities` (each at least once) within at
+        most 4 days, away from the account's other cash deposits; (offset, cents, city) sorted,
+        and the total of every cash deposit from 4 days before the first to the exits."""
+        rng = self.rng
+        deposits = [e for e in self.ledger.get(acct.account_id, []) if e.kind == "cash_deposit"]
+        span = rng.randint(1, min(3, self.days - 6))
+        first = 0
+        for _ in range(30):
+            first = rng.randint(0, self.days - 4 - span)
+            lo, hi = (first - 4) * _DAY, (first + span + 4) * _DAY
+            if not any(lo <= e.offset < hi for e in deposits):
+                break
+        days = [first, first + span] + [first + rng.randint(0, span) for _ in range(count - 2)]
+        where = cities + [rng.choice(cities) for _ in range(count - len(cities))]
+        rng.shuffle(where)
+        made: list[tuple[int, int, str]] = []
+        used: set[int] = set()
+        for day, city in zip(sorted(days), where, strict=True):
+            cents = rng.randint(low // 50, high // 50) * 50_00
+            channel = "atm" if cents <= 10_000_00 and rng.random() < 0.4 else "branch"
+            offset = _at(rng, day, 8.5, 17.5) if channel == "branch" else _at(rng, day, 7, 23)
+            while offset in used:
+                offset += 60
+            used.add(offset)
+            third_party = rng.random() < 0.5  # a courier depositing for the holder
+            self.out.txn(
+                acct,
+                offset,
+                "cash_deposit",
+                "in",
+                cents,
+                channel=channel,
+                city=city,
+                rng=rng,
+                counterparty={"name": _person(rng), "country": COUNTRY} if third_party else None,
+            )
+            made.append((offset, cents, city))
+        made.sort()
+        lo, hi = made[0][0] - 4 * _DAY, made[-1][0] + 3 * _DAY
+        nearby = sum(e.cents for e in deposits if lo <= e.offset <= hi)
+        return made, sum(c for _o, c, _c in made) + nearby
+
+    def _abroad(self, acct: _Account, offset: int, cents: int) -> None:
+        country = self.rng.choice(_ABROAD)
+        name = self.rng.choice(_FOREIGN_COMPANIES[country]) if self.rng.random() < 0.5 else None
+        self._transfer_out(acct, offset, cents, _external(self.rng, country, name))
+
+    def funnel(self, acct: _Account) -> None:
+        """Cash in, in 3+ cities within 4 days; most of it out within 72 h, far away."""
+        rng = self.rng
+        exit_city = rng.choice(_EXIT_CITIES)
+        cities = rng.sample([c for c in _CITY_NAMES if c != exit_city], rng.randint(3, 5))
+        made, total = self._deposits(
+            acct, cities, rng.randint(max(4, len(cities)), 8), 5_000, 30_000
+        )
+        last = made[-1][0]
+        target = int(total * rng.uniform(0.75, 0.97))
+        mode = rng.random()
+        cash = target if mode < 0.4 else (0 if mode < 0.75 else int(target * rng.uniform(0.3, 0.6)))
+        paid = 0
+        if cash:
+            for cents in _split(rng, cash, rng.randint(1, 3), 100_00):
+                channel = "branch" if cents > 5_000_00 else "atm"
+                hours = (9.0, 16.5) if channel == "branch" else (7.0, 23.0)
+                offset = _within(rng, last + _HOUR, last + 68 * _HOUR, *hours)
+                self.out.txn(
+                    acct,
+                    offset,
+                    "cash_withdrawal",
+                    "out",
+                    cents,
+                    channel=channel,
+                    city=exit_city,
+                    rng=rng,
+                )
+                paid += cents
+        # the rest is wired abroad (all of it when no cash is taken out), never less than 72 %
+        wired = max(target - paid if mode >= 0.4 else 0, int(total * 0.72) - paid + 100_00)
+        if wired > 0:
+            for cents in _split(rng, wired, rng.randint(1, 2), 100):
+                self._abroad(acct, _within(rng, last + 1800, last + 68 * _HOUR, 7, 23), cents)
+
+    def one_city_takings(self, acct: _Account) -> None:
+        """Hard negative: a trader's takings banked in its own city, then an import paid abroad."""
+        rng = self.rng
+        made, total = self._deposits(acct, [acct.city], rng.randint(4, 8), 5_000, 30_000)
+        last = made[-1][0]
+        cents = int(total * rng.uniform(0.75, 0.95))
+        country = rng.choice(("CN", "TR"))
+        party = _external(rng, country, rng.choice(_FOREIGN_COMPANIES[country]))
+        self._transfer_out(
+            acct, _within(rng, last + 2 * _HOUR, last + 60 * _HOUR, 9, 18), cents, party
+        )
+
+    def salesperson(self, acct: _Account) -> None:
+        """Hard negative: a rep banking sales in several cities on a tour; the money stays."""
+        rng = self.rng
+        cities = rng.sample(_CITY_NAMES, rng.randint(3, 4))
+        self._deposits(acct, cities, rng.randint(max(5, len(cities)), 8), 8_000, 30_000)
+
+    def spread_cities(self, acct: _Account) -> None:
+        """Hard negative: deposits in several cities, but days apart over weeks; then a payment
+        abroad (never three cities within 4 days)."""
+        rng = self.rng
+        count = rng.randint(4, 5)
+        gaps = [rng.randint(6, 8) for _ in range(count - 1)]
+        while sum(gaps) > self.days - 5 and len(gaps) > 2:
+            gaps.pop()
+        while sum(gaps) > self.days - 5 and max(gaps) > 6:
+            gaps[gaps.index(max(gaps))] -= 1
+        first = rng.randint(0, max(0, self.days - 4 - sum(gaps)))
+        cities = rng.sample(_CITY_NAMES, len(gaps) + 1)
+        day, total, last = first, 0, 0
+        for n, city in enumerate(cities):
+            day += gaps[n - 1] if n else 0
+            for _ in range(1 if rng.random() < 0.7 else 2):
+                cents = rng.randint(100, 600) * 50_00
+                last = _at(rng, day, 8.5, 17.5)
+                self.out.txn(
+                    acct, last, "cash_deposit", "in", cents, channel="branch", city=city, rng=rng
+                )
+                total += cents
+            last = max(last, day * _DAY + 17 * _HOUR + 30 * 60)
+        self._abroad(
+            acct,
+            _within(rng, last + _HOUR, last + 60 * _HOUR, 8, 22),
+            int(total * rng.uniform(0.75, 0.95)),
+        )
+
+    # -- money mule ------------------------------------------------------------------------------
+
+    def mule(self, acct: _Account) -> None:
+        """A new or long-quiet account: 6+ senders within days, most of it gone within 48 h."""
+        rng, out = self.rng, self.out
+        new = rng.random() < 0.6
+        first_day = rng.randint(0 if new else min(5, self.days - 7), self.days - 7)
+        t_first = _at(rng, first_day, 8, 20)
+        devices = tuple(zip(acct.devices, acct.ips, strict=True))
+        if new:  # opened for the purpose, days before the money arrives
+            opened = t_first - rng.randint(3 * _HOUR, 10 * _DAY)
+            self._open(acct, opened)
+            for device, ip in devices:
+                _access(out, acct, opened + rng.randint(120, 3600), device, ip)
+        else:  # an old account nobody used for months
+            opened = -rng.randint(365 * _DAY, 8 * 365 * _DAY)
+            self._open(acct, opened)
+            for device, ip in devices:
+                _access(out, acct, -rng.randint(_DAY, 60 * _DAY), device, ip)
+            for _ in range(rng.randint(0, 2)):
+                merchant = rng.choice(self.pools.merchants[(acct.city, "5411")])
+                offset = _within(rng, 0, max(1, t_first - _DAY), 9, 21)
+                self._card(
+                    acct, offset, rng.randint(40, 300) * 100, _merchant(merchant), city=acct.city
+                )
+        start = max(0, opened + 600)
+        self._sessions(
+            acct,
+            random.Random(self.session_seeds[acct.index]),
+            start,
+            self.end,
+            rng.uniform(0.5, 1.5),
+            acct.devices,
+            acct.ips,
+        )
+
+        senders = rng.randint(6, 12)
+        while True:
+            amounts = [
+                rng.randint(20, 150) * 100_00
+                if rng.random() < 0.7
+                else rng.randint(2_000_00, 15_000_00)
+                for _ in range(senders)
+            ]
+            if sum(amounts) >= 15_000_00:
+                break
+        waves = 1 if senders < 8 else rng.randint(1, 3)
+        sizes = [2] * waves
+        for _ in range(senders - 2 * waves):
+            sizes[rng.randrange(waves)] += 1
+        inhouse = self._helpers(senders)
+        collectors = [
+            _external(rng, rng.choice(_ABROAD) if rng.random() < 0.55 else COUNTRY)
+            for _ in range(1 if rng.random() < 0.6 else 2)
+        ]
+        uses_atm = rng.random() < 0.5
+        wave_start, latest_start = t_first, t_first + 4 * _DAY
+        k = 0
+        for size in sizes:
+            length = rng.randint(_HOUR, 12 * _HOUR)
+            times = sorted(wave_start + rng.randint(0, length) for _ in range(size))
+            total = 0
+            for moment in times:
+                cents = amounts[k]
+                k += 1
+                style = rng.choices(("payer", "both", "payee"), (0.5, 0.25, 0.25))[0]
+                payer = inhouse.pop() if style != "payee" and inhouse else None
+                self._credit(acct, moment, cents, payer, style)
+                total += cents
+            wave_end = times[-1]
+            # cash-out within 30 h of the wave: a login, ATM cash, transfers to the collectors
+            moment = wave_end + rng.randint(30 * 60, 20 * _HOUR)
+            _access(out, acct, moment - rng.randint(60, 1200), *devices[0])
+            target = int(total * rng.uniform(0.85, 0.98))
+            withdrawn = 0
+            if uses_atm and total >= 10_000_00:
+                cash = min(int(target * rng.uniform(0.1, 0.3)), 10_000_00)
+                for cents in _split(rng, cash, rng.randint(2, 4), 100_00):
+                    out.txn(
+                        acct,
+                        moment,
+                        "cash_withdrawal",
+                        "out",
+                        cents,
+                        channel="atm",
+                        city=acct.city,
+                        rng=rng,
+                    )
+                    moment += rng.randint(60, 900)
+                    withdrawn += cents
+            rest = target - withdrawn
+            parts = _split(rng, rest, len(collectors), 100)
+            parts[0] += max(0, rest - sum(parts))
+            for party, cents in zip(collectors, parts, strict=True):
+                self._transfer_out(acct, moment, cents, party, devices[0])
+                moment += rng.randint(300, 2 * _HOUR)
+            wave_start = min(latest_start, moment + rng.randint(2 * _HOUR, 30 * _HOUR))
+
+    def payroll(self, acct: _Account) -> None:
+        """Hard negative: a firm paid by its clients, then paying 10+ employees on payday."""
+        rng = self.rng
+        staff: list[tuple[dict[str, Any], int]] = []
+        colleagues = self._helpers(rng.randint(0, 4))
+        for _ in range(rng.randint(10, 20)):
+            party = _inhouse(colleagues.pop()) if colleagues else _external(rng, COUNTRY)
+            staff.append((party, rng.randint(30, 90) * 100_00))
+        paydays = self.cal.monthly(rng.randint(25, 28)) or [self.days - 2]
+        outflows = [
+            e
+            for e in self.ledger.get(acct.account_id, [])
+            if e.direction == "out" and e.kind in ("transfer", "cash_withdrawal")
+        ]
+        largest_pay = sum(sorted(cents for _party, cents in staff)[-3:])
+        for payday in paydays:
+            # clients settling invoices in the week before; any five of them well above what the
+            # firm pays its three largest payees around payday (its suppliers' bills included)
+            invoices = [
+                (max(0, payday - rng.randint(1, 6)), rng.randint(50, 400) * 100_00)
+                for _ in range(rng.randint(6, 10))
+            ]
+            lo, hi = min(day for day, _c in invoices) * _DAY, (payday + 3) * _DAY
+            paid_out = sum(e.cents for e in outflows if lo <= e.offset <= hi) + largest_pay
+            smallest = sum(sorted(cents for _day, cents in invoices)[:5])  # any five senders
+            scale = max(1.0, 2 * paid_out / smallest)
+            for day, cents in invoices:
+                party = _external(rng, COUNTRY, self.pools._company(rng))
+                amount = math.ceil(cents * scale / 100_00) * 100_00
+                self.out.txn(
+                    acct,
+                    _at(rng, day, 8, 18),
+                    "transfer",
+                    "in",
+                    amount,
+                    counterparty=party,
+                    rng=rng,
+                )
+            moment = _at(rng, payday, 9, 11)
+            device = self._own_device(acct)
+            for party, cents in staff:
+                self._transfer_out(acct, moment, cents, party, device)
+                moment += rng.randint(20, 240)
+
+    def student(self, acct: _Account) -> None:
+        """Hard negative: a student's account fed by 5-8 relatives, spent slowly by card."""
+        rng, out = self.rng, self.out
+        recent = rng.random() < 0.5
+        opened = -rng.randint(5 * _DAY, 60 * _DAY) if recent else -rng.randint(365, 4 * 365) * _DAY
+        self._open(acct, opened)
+        for device, ip in zip(acct.devices, acct.ips, strict=True):
+            _access(out, acct, max(opened + 600, -rng.randint(_DAY, 5 * _DAY)), device, ip)
+        self._sessions(
+            acct,
+            random.Random(self.session_seeds[acct.index]),
+            0,
+            self.end,
+            rng.uniform(3.0, 6.0),
+            acct.devices,
+            acct.ips,
+        )
+        relatives: list[tuple[_Account | None, str]] = [
+            (relative, rng.choice(("payer", "both")))
+            for relative in self._helpers(rng.randint(1, 3))
+        ]
+        relatives += [(None, "payee")] * (rng.randint(5, 8) - len(relatives))
+        days = self.cal.monthly(rng.randint(1, 3)) or [0]
+        for day in days:
+            amounts = [rng.randint(6, 40) * 50_00 for _ in relatives]
+            while sum(amounts) > 12_000_00:
+                amounts = [max(300_00, a * 3 // 4 // 50_00 * 50_00) for a in amounts]
+            for (person, style), cents in zip(relatives, amounts, strict=True):
+                moment = _at(rng, min(self.days - 1, day + rng.randint(0, 3)), 8, 22)
+                self._credit(acct, moment, cents, person, style)
+        # spending: small card payments most days, a little cash now and then
+        home = acct.city
+        for day in range(self.days):
+            for _ in range(_poisson(rng, 1.1)):
+                mcc = rng.choice(("5814", "5814", "5411", "4111", "4814", "5999", "5912"))
+                merchant = rng.choice(self.pools.merchants[(home, mcc)])
+                cents = rng.randint(6, 250) * 100 if mcc != "4111" else rng.choice((600, 800))
+                self._card(acct, _at(rng, day, 7.5, 23), cents, _merchant(merchant), city=home)
+            if rng.random() < 0.08:
+                out.txn(
+                    acct,
+                    _at(rng, day, 8, 22),
+                    "cash_withdrawal",
+                    "out",
+                    rng.choice((100, 200, 200, 300, 500)) * 100,
+                    channel="atm",
+                    city=home,
+                    rng=rng,
+                )
+
+    def landlord(self, acct: _Account) -> None:
+        """Hard negative: rent from 5-9 tenants early in the month, kept on the account."""
+        rng = self.rng
+        outflows = [
+            e
+            for e in self.ledger.get(acct.account_id, [])
+            if e.direction == "out" and e.kind in ("transfer", "cash_withdrawal")
+        ]
+        busiest = max(
+            (
+                sum(f.cents for f in outflows if e.offset <= f.offset <= e.offset + 2 * _DAY)
+                for e in outflows
+            ),
+            default=0,
+        )
+        while True:
+            rents = [rng.randint(30, 80) * 100_00 for _ in range(rng.randint(5, 9))]
+            if sum(rents) >= max(25_000_00, min(2 * busiest, 60_000_00)):
+                break
+        tenants: list[tuple[_Account | None, str, int, int]] = []
+        inhouse = self._helpers(rng.randint(1, 3))
+        for cents in rents:
+            person = inhouse.pop() if inhouse else None
+            style = rng.choice(("payer", "both")) if person else "payee"
+            tenants.append((person, style, cents, rng.randint(1, 5)))
+        for person, style, cents, day_of_month in tenants:
+            for day in self.cal.monthly(day_of_month) or [min(self.days - 1, day_of_month - 1)]:
+                self._credit(acct, _at(rng, day, 8, 22), cents, person, style)
+
+    # -- card testing ----------------------------------------------------------------------------
+
+    def card_testing(self, acct: _Account) -> None:
+        """A burst of tiny card-not-present payments, mostly declined, within minutes."""
+        rng = self.rng
+        start = _within(rng, 0, self.end - 600)
+        many_cards = rng.random() < 0.3
+        if many_cards:  # several cards of the account probed at one site
+            cards = [acct.card_id] + [
+                f"tok_{rng.getrandbits(64):016x}" for _ in range(rng.randint(3, 7))
+            ]
+            count = rng.randint(max(6, len(cards)), 20)
+            uses = cards + [rng.choice(cards) for _ in range(count - len(cards))]
+            rng.shuffle(uses)
+            sites = [rng.choice(self.probe_sites)]
+            span = rng.randint(60, 300)
+        else:
+            count = rng.randint(6, 20)
+            uses = [acct.card_id] * count
+            sites = rng.sample(self.probe_sites, rng.randint(1, 3))
+            span = rng.randint(45, 460)
+        least = math.ceil(0.6 * count)
+        declined = rng.randint(least, count)
+        statuses = ["declined"] * declined + ["approved"] * (count - declined)
+        rng.shuffle(statuses)
+        times = sorted(start + rng.randint(0, span) for _ in range(count))
+        for moment, card_id, status in zip(times, uses, statuses, strict=True):
+            cents = (
+                rng.choice((100, 100, 200, 300, 500, 1000))
+                if rng.random() < 0.5
+                else rng.randint(100, 4000)
+            )
+            self._card(
+                acct,
+                moment,
+                cents,
+                rng.choice(sites),
+                channel="ecommerce",
+                status=status,
+                card_id=card_id,
+            )
+
+    def coffees(self, acct: _Account) -> None:
+        """Hard negative: many small approved coffees at the counter across a day."""
+        rng = self.rng
+        for day in rng.sample(range(self.days), min(self.days, rng.randint(1, 3))):
+            for _ in range(rng.randint(6, 12)):
+                merchant = rng.choice(self.coffee[acct.city])
+                self._card(
+                    acct,
+                    _at(rng, day, 7, 22),
+                    rng.randint(8, 40) * 100,
+                    _merchant(merchant),
+                    city=acct.city,
+                )
+
+    def transit(self, acct: _Account) -> None:
+        """Hard negative: a commuter's tram and bus taps, twice or more every working day."""
+        rng = self.rng
+        lines = self.pools.merchants[(acct.city, "4111")]
+        fare = rng.choice((600, 800))
+        for day in range(self.days):
+            if self.cal.weekday[day] >= 5 or rng.random() < 0.15:
+                continue
+            for earliest, latest in ((7.0, 9.0), (17.0, 19.5)):
+                moment = _at(rng, day, earliest, latest)
+                self._card(acct, moment, fare, _merchant(rng.choice(lines)), city=acct.city)
+                if rng.random() < 0.3:  # a connection
+                    self._card(
+                        acct,
+                        moment + rng.randint(180, 900),
+                        fare,
+                        _merchant(rng.choice(lines)),
+                        city=acct.city,
+                    )
+
+    def one_declined(self, acct: _Account) -> None:
+        """Hard negative: one declined online subscription payment, perhaps retried."""
+        rng = self.rng
+        moment = _at(rng, rng.randrange(self.days), 8, 23)
+        site = rng.choice(self.probe_sites[:4])
+        cents = rng.choice(_DIGITAL_PRICES)
+        device = self._own_device(acct)
+        self._card(acct, moment, cents, site, channel="ecommerce", status="declined", device=device)
+        if rng.random() < 0.5:
+            self._card(
+                acct, moment + rng.randint(60, 600), cents, site, channel="ecommerce", device=device
+            )
+
+    # -- account takeover ------------------------------------------------------------------------
+
+    def _history(self, acct: _Account, moment: int) -> None:
+        """A few logins from the customer's own devices in the days before `moment`."""
+        rng = self.rng
+        for _ in range(rng.randint(2, 4)):
+            lo = max(0, moment - 6 * _DAY)
+            _access(
+                self.out,
+                acct,
+                _within(rng, lo, max(lo + 1, moment - _HOUR), 7, 23),
+                *self._own_device(acct),
+            )
+
+    def _first_day(self, acct: _Account, day: int) -> int:
+        """`day`, or the first day the account is past the takeover rule's learning period."""
+        opened = self.opened.get(acct.account_id, -365 * _DAY)
+        return max(day, min(self.days - 2, -(-(opened + _LEARNING) // _DAY)))
+
+    def _quiet_moment(self, acct: _Account, first_day: int, last_day: int, horizon: int) -> int:
+        """A moment on a day in [first_day, last_day] (after the learning period) with no
+        drain-like traffic in the `horizon` after it."""
+        rng = self.rng
+        first_day = self._first_day(acct, first_day)
+        last_day = max(first_day, last_day)
+        entries = self.ledger.get(acct.account_id, [])
+        moment = 0
+        for _ in range(40):
+            moment = _at(rng, rng.randint(first_day, last_day), 8, 22)
+            if _calm(entries, moment, moment + horizon):
+                break
+        return moment
+
+    def takeover(self, acct: _Account) -> None:
+        """A login or reset from a new device or country, then the account drained within 24 h."""
+        rng, out = self.rng, self.out
+        first_day = self._first_day(acct, max(2, self.days // 5))
+        moment = _at(rng, rng.randint(first_day, self.days - 2), 0, 23.9)
+        self._history(acct, moment)
+        style = rng.random()
+        if style < 0.45:  # a local gang on a new phone (Fez)
+            country, city = COUNTRY, rng.choice(("Fez", "Fez", "Meknes"))
+            device = (_new_device(rng), _public_ip(rng, COUNTRY))
+        elif style < 0.9:  # a new device abroad
+            country = rng.choice(_ATTACKER_COUNTRIES)
+            city = rng.choice(_FOREIGN_CITIES[country])
+            device = (_new_device(rng), _public_ip(rng, country))
+        else:  # remote access to the customer's own phone, from abroad
+            country = rng.choice(_ATTACKER_COUNTRIES)
+            city = rng.choice(_FOREIGN_CITIES[country])
+            device = (acct.devices[0], _public_ip(rng, country))
+        if rng.random() < 0.3:
+            _access(
+                out, acct, moment, *device, kind="credentials_reset", country=country, city=city
+            )
+            moment += rng.randint(60, 900)
+        _access(out, acct, moment, *device, country=country, city=city)
+        first = moment + rng.randint(15 * 60, 18 * _HOUR)
+        if rng.random() < 0.55:  # transfers to payees never paid before
+            for _ in range(1 if rng.random() < 0.7 else 2):
+                payee = _external(rng, rng.choice(_ABROAD) if rng.random() < 0.3 else COUNTRY)
+                cents = (
+                    rng.randint(80, 400) * 100_00
+                    if rng.random() < 0.6
+                    else rng.randint(8_000_00, 40_000_00)
+                )
+                self._transfer_out(acct, first, cents, payee, device)
+                first += rng.randint(300, _HOUR)
+        else:  # goods to resell, bought online with the account's card
+            for _ in range(rng.randint(2, 4)):
+                site = rng.choice(self.resale_sites)
+                cents = rng.randint(2_500_00, 12_000_00) // 100 * 100
+                self._card(acct, first, cents, site, channel="ecommerce", device=device)
+                first += rng.randint(180, 80 * 60)
+
+    def new_phone(self, acct: _Account) -> None:
+        """Hard negative: a new phone at home, then the usual small payments."""
+        rng = self.rng
+        moment = self._quiet_moment(acct, 3, self.days - 2, _CALM)
+        self._history(acct, moment)
+        device = (_new_device(rng), _private_ip(rng))
+        _access(self.out, acct, moment, *device)
+        when = moment
+        for _ in range(rng.randint(1, 4)):
+            when += rng.randint(20 * 60, 5 * _HOUR)
+            if rng.random() < 0.8:
+                mcc = rng.choice(("5411", "5814", "5812", "5912"))
+                merchant = rng.choice(self.pools.merchants[(acct.city, mcc)])
+                self._card(
+                    acct, when, rng.randint(20, 300) * 100, _merchant(merchant), city=acct.city
+                )
+            else:
+                merchant = rng.choice(self.pools.online)
+                self._card(
+                    acct,
+                    when,
+                    rng.randint(30, 300) * 100,
+                    _merchant(merchant),
+                    channel="ecommerce",
+                    device=device,
+                )
+        self.sessions[acct.account_id] = _Sessions(switch=(moment, *device))
+
+    def traveller(self, acct: _Account) -> None:
+        """Hard negative: a trip abroad: logins from there, hotel, train and restaurant bills."""
+        rng = self.rng
+        length = rng.randint(3, 8)
+        last_day = max(3, self.days - length - 2)
+        moment = self._quiet_moment(acct, 3, last_day, length * _DAY + _CALM)
+        until = min(self.end - 1, moment + length * _DAY)
+        country = rng.choice(_TRIP_COUNTRIES)
+        city = rng.choice(_FOREIGN_CITIES[country])
+        ip = _public_ip(rng, country)
+        self._history(acct, moment)
+        device = acct.devices[0]
+        _access(
+            self.out,
+            acct,
+            moment + rng.randint(600, 3 * _HOUR),
+            device,
+            ip,
+            country=country,
+            city=city,
+        )
+        hotels, rail, food = _TRIP_MERCHANTS[country]
+        names = (*hotels, *rail, *food)
+
+        def pay(when: int, mcc: str, name: str, cents: int) -> None:
+            merchant = _site(f"TRV{country}", names.index(name), mcc, name, country)
+            self._card(acct, when, cents, merchant, city=city, country=country)
+
+        for day in range(length):
+            base = moment + day * _DAY
+            if base >= until:
+                break
+            if rng.random() < 0.9:
+                pay(
+                    _within(rng, base, base + _DAY, 12, 22.5),
+                    "5812",
+                    rng.choice(food),
+                    rng.randint(100, 600) * 100,
+                )
+        for _ in range(rng.randint(1, 3)):
+            pay(_within(rng, moment, until, 7, 21), "4112", rail[0], rng.randint(150, 1_200) * 100)
+        pay(
+            _within(rng, until - _DAY // 2, until, 7, 12),
+            "7011",
+            rng.choice(hotels),
+            rng.randint(1_500, 9_000) * 100,
+        )
+        if rng.random() < 0.5:
+            self.out.txn(
+                acct,
+                _within(rng, moment, until, 9, 21),
+                "cash_withdrawal",
+                "out",
+                rng.randint(10, 30) * 100_00,
+                channel="atm",
+                city=city,
+                rng=rng,
+                country=country,
+            )
+        self.trips[acct.account_id] = (moment, until)
+        self.sessions[acct.account_id] = _Sessions(trip=(moment, until, country, city, ip))
+
+    def known_payee(self, acct: _Account) -> None:
+        """Hard negative: a new phone, then a large transfer to someone paid before (family)."""
+        rng = self.rng
+        moment = self._quiet_moment(acct, 5, self.days - 2, _CALM)
+        surname = acct.name.split(" ", 1)[-1] if not acct.business else rng.choice(_LAST)
+        payee = _external(rng, COUNTRY, f"{rng.choice(_FIRST_MALE + _FIRST_FEMALE)} {surname}")
+        for _ in range(rng.randint(1, 2)):
+            when = _at(rng, rng.randint(0, max(0, moment // _DAY - 3)), 9, 21)
+            self._transfer_out(acct, when, rng.randint(10, 60) * 100_00, payee)
+        self._history(acct, moment)
+        device = (_new_device(rng), _private_ip(rng))
+        _access(self.out, acct, moment, *device)
+        cents = rng.randint(80, 400) * 100_00
+        self._transfer_out(acct, moment + rng.randint(_HOUR, 20 * _HOUR), cents, payee, device)
+        self.sessions[acct.account_id] = _Sessions(switch=(moment, *device))
+
+    def _drop_home_traffic_during_trips(self) -> None:
+        """A traveller does not also pay at terminals or log in at home while abroad."""
+        kept: list[_Record] = []
+        for rec in self.out.records:
+            trip = self.trips.get(rec.key.decode()) if rec.key is not None else None
+            if (
+                trip is not None
+                and rec.payload is not None
+                and trip[0] <= rec.offset < trip[1]
+                and rec.payload.get("location", {}).get("country") == COUNTRY
+                and rec.payload.get("kind") != "opened"
+            ):
+                continue
+            kept.append(rec)
+        self.out.records = kept
 
 
 def _indicators(out: _Emitter, rng: random.Random, start: datetime, days: int) -> None:
