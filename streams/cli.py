@@ -261,6 +261,54 @@ def replay(
 
 @main.command()
 @click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="labels.json from `txmon simulate`: account_id -> [typology, ...].",
+)
+@click.option(
+    "--alerts",
+    "alerts_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Alerts, one JSON object per line (from `txmon replay` or fiu.alerts).",
+)
+@click.option(
+    "--accounts",
+    "accounts_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="accounts.jsonl: counts the monitored accounts (optional).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evaluation"),
+    show_default=True,
+    help="Directory for report.json and report.png.",
+)
+def evaluate(
+    labels_path: Path, alerts_path: Path, accounts_path: Path | None, out_dir: Path
+) -> None:
+    """Precision, recall and F1 per typology and per account, with a JSON report and a chart."""
+    from streams.evaluate import evaluate as run
+    from streams.evaluate import load_account_ids, load_alerts, load_labels, write_report
+
+    try:
+        labels = load_labels(labels_path)
+        alerts = load_alerts(alerts_path)
+        universe = load_account_ids(accounts_path) if accounts_path else None
+    except ValueError as exc:
+        _fail(str(exc))
+    result = run(labels, alerts, universe=universe)
+    click.echo(result.table())
+    write_report(result, out_dir / "report.json", out_dir / "report.png")
+    click.echo(f"report: {out_dir / 'report.json'}, chart: {out_dir / 'report.png'}", err=True)
+
+
+@main.command()
+@click.option(
     "--seconds",
     type=float,
     default=None,
