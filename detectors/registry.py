@@ -15,13 +15,14 @@ from detectors.base import Detector
 from detectors.card_testing import CardTesting, CardTestingParams
 from detectors.funnel_account import FunnelAccount, FunnelAccountParams
 from detectors.jurisdiction import Jurisdiction
+from detectors.mule_account import MuleAccount, MuleAccountParams
 from detectors.policy import AlertPolicy, PolicyParams
 from detectors.structuring import Structuring, StructuringParams
 
 __all__ = ["REGISTRY", "RULESET_VERSION", "DetectorParams", "build_detectors", "build_policy"]
 
 #: Version of the rule set as a whole; bumped whenever a rule's behaviour changes.
-RULESET_VERSION = "2026.11.0"
+RULESET_VERSION = "2026.11.1"
 
 
 class DetectorParams(BaseModel):
@@ -29,11 +30,20 @@ class DetectorParams(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    enabled: tuple[str, ...] = Field(default=("structuring",))
+    enabled: tuple[str, ...] = Field(
+        default=(
+            "structuring",
+            "funnel_account",
+            "mule_account",
+            "card_testing",
+            "account_takeover",
+        )
+    )
     structuring: StructuringParams = StructuringParams()
     account_takeover: AccountTakeoverParams = AccountTakeoverParams()
     card_testing: CardTestingParams = CardTestingParams()
     funnel_account: FunnelAccountParams = FunnelAccountParams()
+    mule_account: MuleAccountParams = MuleAccountParams()
 
     @field_validator("enabled")
     @classmethod
@@ -49,6 +59,7 @@ REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
     "card_testing": lambda p, j: CardTesting(p.card_testing, j),
     "account_takeover": lambda p, j: AccountTakeover(p.account_takeover, j),
     "funnel_account": lambda p, j: FunnelAccount(p.funnel_account, j),
+    "mule_account": lambda p, j: MuleAccount(p.mule_account, j),
 }
 
 

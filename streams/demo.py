@@ -195,13 +195,13 @@ async def _watch(
                     last_line = line
                 if consumed >= expected and assessed >= expected_assessed and not done_said:
                     done_said = True
-                    structuring = {a for a, t in labels.items() if "structuring" in t}
-                    hit = len(structuring & alerted_accounts)
+                    hit = len(set(labels) & alerted_accounts)
                     false = len(alerted_accounts - set(labels))
+                    by_typology = ", ".join(f"{k} {v}" for k, v in sorted(alerted.items()))
                     console.print(
-                        f"[green]all {expected} messages processed: {hit} of "
-                        f"{len(structuring)} injected structuring accounts alerted, {false} "
-                        f"alerts on other accounts, {sum(dlq.values())} messages dead-lettered. "
+                        f"[green]all {expected} messages processed: {hit} of {len(labels)} "
+                        f"accounts with injected typologies alerted ({by_typology}), {false} "
+                        f"other accounts alerted, {sum(dlq.values())} messages dead-lettered. "
                         f"Ctrl-C stops the demo.[/]",
                         soft_wrap=True,
                     )

@@ -300,12 +300,14 @@ def test_detector_state_is_stored_as_json_data_under_the_detector_name() -> None
 
 def test_detectors_that_do_not_accept_an_event_do_not_touch_its_state() -> None:
     monitor = Monitor()
+    monitor.detectors = build_detectors(DetectorParams(enabled=("structuring",)), Jurisdiction())
     monitor.feed([make_txn(kind="card_payment")])
     assert monitor.states["ACC-1"].detectors == {}
 
 
 def test_timer_is_called_once_per_detector_run() -> None:
     monitor = Monitor()
+    monitor.detectors = build_detectors(DetectorParams(enabled=("structuring",)), Jurisdiction())
     calls: list[tuple[str, float]] = []
     monitor.assess(near_deposits(1)[0], timer=lambda name, secs: calls.append((name, secs)))
     monitor.assess(make_txn(kind="card_payment"), timer=lambda n, s: calls.append((n, s)))
