@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from models import AccountEvent, Indicator, Transaction
+from models import AccountEvent, Finding, Indicator, Transaction
 
 __all__ = [
     "T0",
@@ -26,6 +27,7 @@ __all__ = [
     "account_events",
     "cash_deposit",
     "event_sequences",
+    "feed",
     "indicator_payload",
     "jsonl",
     "make_account_event",
@@ -221,3 +223,16 @@ def event_sequences(draw: st.DrawFn, max_size: int = 40) -> list[Transaction | A
         events.append(draw(st.one_of(near_cash_deposits(event_id), transactions(event_id),
                                      account_events(event_id))))
     return events
+
+
+S = TypeVar("S")
+
+
+def feed(det: Any, events: Iterable[Any], state: S | None = None) -> tuple[S, list[Finding]]:
+    """Score events with one detector in arrival order; the final state and every finding."""
+    current = state if state is not None else det.State()
+    findings: list[Finding] = []
+    for event in events:
+        current, found = det.score(event, current)
+        findings.extend(found)
+    return current, findings

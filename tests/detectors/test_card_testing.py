@@ -20,7 +20,7 @@ from detectors.card_testing import (
     mask_card,
 )
 from models import Finding, Transaction, Typology
-from tests.factories import T0, make_account_event, make_txn
+from tests.factories import T0, feed, make_account_event, make_txn
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
@@ -63,17 +63,6 @@ def burst(pattern: str, *, every: timedelta = MINUTE, start: timedelta = timedel
                     merchant=merchants[i % len(merchants)], card=cards[i % len(cards)],
                     **overrides)
             for i, letter in enumerate(pattern)]
-
-
-def feed(det: CardTesting, events: Iterable[Transaction],
-         state: CardAttempts | None = None) -> tuple[CardAttempts, list[Finding]]:
-    """Score events in arrival order; return the final state and every finding raised."""
-    state = state if state is not None else det.State()
-    findings: list[Finding] = []
-    for event in events:
-        state, found = det.score(event, state)
-        findings.extend(found)
-    return state, findings
 
 
 def last_findings(det: CardTesting, events: list[Transaction]) -> list[Finding]:

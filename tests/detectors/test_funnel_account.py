@@ -19,7 +19,7 @@ from detectors.funnel_account import (
     FunnelWindow,
 )
 from models import Finding, Transaction, Typology
-from tests.factories import T0, make_account_event, make_txn
+from tests.factories import T0, feed, make_account_event, make_txn
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -67,17 +67,6 @@ def deposits(cities: Iterable[str | None], every: timedelta = 12 * HOUR,
 def canonical() -> list[Transaction]:
     """4 deposits of 6,000 MAD in 4 cities over 36 h, then 20,000 MAD wired to ES 12 h later."""
     return [*deposits(CITIES4), wire(48 * HOUR, "20000.00")]
-
-
-def feed(det: FunnelAccount, events: Iterable[Transaction],
-         state: FunnelWindow | None = None) -> tuple[FunnelWindow, list[Finding]]:
-    """Score events in arrival order; return the final state and every finding raised."""
-    state = state if state is not None else det.State()
-    findings: list[Finding] = []
-    for event in events:
-        state, found = det.score(event, state)
-        findings.extend(found)
-    return state, findings
 
 
 def fired_per_event(det: FunnelAccount, events: Iterable[Transaction]) -> list[int]:

@@ -16,7 +16,7 @@ from detectors import AccountState, AlertPolicy, Event, Jurisdiction, PolicyPara
 from detectors.assess import account_legs
 from detectors.mule_account import MuleAccount, MuleAccountParams, MuleWindow
 from models import Finding, Transaction, Typology
-from tests.factories import T0, make_account_event, make_txn
+from tests.factories import T0, feed, make_account_event, make_txn
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
@@ -28,17 +28,6 @@ HERDER = "ACC-HERDER"
 
 def detector(profile: Jurisdiction | None = None, **params: Any) -> MuleAccount:
     return MuleAccount(MuleAccountParams.model_validate(params), profile or Jurisdiction())
-
-
-def feed(det: MuleAccount, events: Iterable[Event],
-         state: MuleWindow | None = None) -> tuple[MuleWindow, list[Finding]]:
-    """Score events in arrival order; return the final state and every finding raised."""
-    state = state if state is not None else det.State()
-    findings: list[Finding] = []
-    for event in events:
-        state, found = det.score(event, state)
-        findings.extend(found)
-    return state, findings
 
 
 def fired_per_event(det: MuleAccount, events: Iterable[Event]) -> list[int]:

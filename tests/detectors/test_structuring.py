@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,7 +11,7 @@ import pytest
 from detectors import Jurisdiction
 from detectors.structuring import CashWindow, Structuring, StructuringParams
 from models import Finding, Transaction, Typology
-from tests.factories import T0, cash_deposit, make_txn, near_deposits
+from tests.factories import T0, cash_deposit, feed, make_txn, near_deposits
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -20,17 +19,6 @@ SECOND = timedelta(seconds=1)
 
 def detector(profile: Jurisdiction | None = None, **params: object) -> Structuring:
     return Structuring(StructuringParams.model_validate(params), profile or Jurisdiction())
-
-
-def feed(det: Structuring, events: Iterable[Transaction],
-         state: CashWindow | None = None) -> tuple[CashWindow, list[Finding]]:
-    """Score events in arrival order; return the final state and every finding raised."""
-    state = state if state is not None else det.State()
-    findings: list[Finding] = []
-    for event in events:
-        state, found = det.score(event, state)
-        findings.extend(found)
-    return state, findings
 
 
 def last_finding(det: Structuring, events: list[Transaction]) -> Finding | None:
