@@ -3,7 +3,7 @@
 Depends on `models` only; never imports Faust, reads the clock or does I/O.
 """
 
-from detectors.assess import Assessment, Outcome, account_legs, assess, payee_leg
+from detectors.assess import Assessment, Outcome, account_legs, assess, assess_finding, payee_leg
 from detectors.base import AccountState, Detector, DetectorState, Event
 from detectors.jurisdiction import Jurisdiction
 from detectors.policy import AlertPolicy, PolicyParams
@@ -12,6 +12,7 @@ from detectors.registry import (
     RULESET_VERSION,
     DetectorParams,
     build_detectors,
+    build_identity,
     build_policy,
 )
 
@@ -30,7 +31,9 @@ __all__ = [
     "PolicyParams",
     "account_legs",
     "assess",
+    "assess_finding",
     "build_detectors",
+    "build_identity",
     "build_policy",
     "payee_leg",
 ]

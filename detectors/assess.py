@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from detectors.base import AccountState, Detector, Event, InboundLeg
+from detectors.identity import IdentifierLink, IdentityParams, RoutedFinding, links_of
 from detectors.policy import DERIVED_LEG_SUFFIX, AlertPolicy
 from models import Alert, Direction, Finding, Transaction, TransactionKind
 from models.events import Counterparty
@@ -26,6 +27,7 @@ __all__ = [
     "Outcome",
     "account_legs",
     "assess",
+    "assess_finding",
     "event_fingerprint",
     "payee_leg",
 ]
@@ -54,6 +56,7 @@ class Assessment:
     alerts: list[Alert] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
+    links: list[IdentifierLink] = field(default_factory=list)  # for the identity stage
 
 
 def event_fingerprint(event_id: str) -> str:
@@ -127,6 +130,23 @@ def _same_transfer(a: InboundLeg, b: InboundLeg) -> bool:
     )
 
 
+def _first_time(
+    states: MutableMapping[str, AccountState], key: str, item_id: str, policy: AlertPolicy
+) -> AccountState | None:
+    """The account's state with `item_id` remembered, or None when it was seen before."""
+    state = states.get(key)
+    if state is None:
+        state = AccountState()
+    fingerprint = event_fingerprint(item_id)
+    if fingerprint in state.seen_events:
+        return None
+    recent = state.seen_events
+    recent.append(fingerprint)
+    if len(recent) > policy.params.dedupe_capacity:
+        del recent[: len(recent) - policy.params.dedupe_capacity]
+    return state
+
+
 def assess(
     event: Event,
     detectors: Sequence[Detector[Any]],
@@ -134,25 +154,20 @@ def assess(
     policy: AlertPolicy,
     *,
     timer: DetectorTimer | None = None,
+    identity: IdentityParams | None = None,
 ) -> Assessment:
     """Score one event against its account's state; return the alerts to publish.
 
     A repeated `event_id` (redelivery) changes nothing and yields nothing. A credit transfer
     that both banks reported (the payee's `in` and the leg derived from the payer's `out`) is
-    counted once. `timer(detector_name, seconds)` is called per detector run when given.
+    counted once. `timer(detector_name, seconds)` is called per detector run when given. With
+    `identity`, the identifiers the event shows for the first time are returned as `links`
+    for the identity stage.
     """
     key = event.account_id
-    state = states.get(key)
+    state = _first_time(states, key, event.event_id, policy)
     if state is None:
-        state = AccountState()
-    fingerprint = event_fingerprint(event.event_id)
-    if fingerprint in state.seen_events:
         return Assessment(Outcome.DUPLICATE)
-
-    recent = state.seen_events
-    recent.append(fingerprint)
-    if len(recent) > policy.params.dedupe_capacity:
-        del recent[: len(recent) - policy.params.dedupe_capacity]
 
     leg = _inbound_leg(event)
     if leg is not None:
@@ -178,6 +193,28 @@ def assess(
         if timer is not None:
             timer(detector.name, time.perf_counter() - started)
 
+    links = links_of(event, state, identity) if identity is not None else []
+    episodes, alerts, suppressed = policy.decide(key, findings, state.episodes)
+    state.episodes = episodes
+    states[key] = state
+    return Assessment(Outcome.ASSESSED, alerts, findings, suppressed, links)
+
+
+def assess_finding(
+    routed: RoutedFinding,
+    states: MutableMapping[str, AccountState],
+    policy: AlertPolicy,
+) -> Assessment:
+    """Apply the alert policy to a finding the identity stage addressed to an account.
+
+    The finding id goes into the account's dedupe ring like an event id, so a finding sent
+    again (a redelivered link or indicator) changes nothing.
+    """
+    key = routed.account_id
+    state = _first_time(states, key, routed.finding_id, policy)
+    if state is None:
+        return Assessment(Outcome.DUPLICATE)
+    findings = [routed.finding]
     episodes, alerts, suppressed = policy.decide(key, findings, state.episodes)
     state.episodes = episodes
     states[key] = state

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models import AccountEvent, Finding, Transaction, Typology
 
-__all__ = ["AccountState", "Detector", "DetectorState", "Event", "InboundLeg", "OpenEpisode"]
+__all__ = [
+    "AccountProfile",
+    "AccountState",
+    "Detector",
+    "DetectorState",
+    "Event",
+    "InboundLeg",
+    "OpenEpisode",
+]
 
 Event = Transaction | AccountEvent
 
@@ -64,6 +72,16 @@ class InboundLeg(BaseModel):
     derived: bool
 
 
+class AccountProfile(BaseModel):
+    """What the identity stage needs to know about the holder: digests, never the text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name_key: str | None = None
+    address_key: str | None = None
+    business: bool | None = None
+
+
 class AccountState(BaseModel):
     """Everything the monitor keeps about one account: one table value, written once per event.
 
@@ -79,3 +97,5 @@ class AccountState(BaseModel):
     inbound_legs: list[InboundLeg] = Field(default_factory=list)
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     episodes: dict[str, OpenEpisode] = Field(default_factory=dict)
+    profile: AccountProfile | None = None
+    linked: list[str] = Field(default_factory=list)  # fingerprints of identifiers already sent

@@ -14,12 +14,24 @@ from detectors.account_takeover import AccountTakeover, AccountTakeoverParams
 from detectors.base import Detector
 from detectors.card_testing import CardTesting, CardTestingParams
 from detectors.funnel_account import FunnelAccount, FunnelAccountParams
+from detectors.identity import OSINT_DETECTOR, SHARED_DETECTOR, VERSION, IdentityParams
 from detectors.jurisdiction import Jurisdiction
 from detectors.mule_account import MuleAccount, MuleAccountParams
 from detectors.policy import AlertPolicy, PolicyParams
 from detectors.structuring import Structuring, StructuringParams
 
-__all__ = ["REGISTRY", "RULESET_VERSION", "DetectorParams", "build_detectors", "build_policy"]
+__all__ = [
+    "IDENTITY_DETECTORS",
+    "REGISTRY",
+    "RULESET_VERSION",
+    "DetectorParams",
+    "build_detectors",
+    "build_identity",
+    "build_policy",
+]
+
+#: The joins of the identity stage (`detectors.identity`), enabled like detectors.
+IDENTITY_DETECTORS = (SHARED_DETECTOR, OSINT_DETECTOR)
 
 #: Version of the rule set as a whole; bumped whenever a rule's behaviour changes.
 RULESET_VERSION = "2026.11.1"
@@ -37,6 +49,8 @@ class DetectorParams(BaseModel):
             "mule_account",
             "card_testing",
             "account_takeover",
+            SHARED_DETECTOR,
+            OSINT_DETECTOR,
         )
     )
     structuring: StructuringParams = StructuringParams()
@@ -44,13 +58,15 @@ class DetectorParams(BaseModel):
     card_testing: CardTestingParams = CardTestingParams()
     funnel_account: FunnelAccountParams = FunnelAccountParams()
     mule_account: MuleAccountParams = MuleAccountParams()
+    identity: IdentityParams = IdentityParams()
 
     @field_validator("enabled")
     @classmethod
     def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [n for n in names if n not in REGISTRY]
+        known = [*REGISTRY, *IDENTITY_DETECTORS]
+        unknown = [n for n in names if n not in known]
         if unknown:
-            raise ValueError(f"unknown detector(s) {unknown}; known: {sorted(REGISTRY)}")
+            raise ValueError(f"unknown detector(s) {unknown}; known: {sorted(known)}")
         return tuple(dict.fromkeys(names))
 
 
@@ -68,11 +84,30 @@ def build_detectors(params: DetectorParams, profile: Jurisdiction) -> list[Detec
     return [make(params, profile) for name, make in REGISTRY.items() if name in params.enabled]
 
 
+def build_identity(params: DetectorParams, profile: Jurisdiction) -> IdentityParams | None:
+    """The identity stage's parameters, or None when neither of its joins is enabled."""
+    shared = SHARED_DETECTOR in params.enabled
+    osint = OSINT_DETECTOR in params.enabled
+    if not (shared or osint):
+        return None
+    return params.identity.model_copy(
+        update={"region": profile.country, "shared_identity": shared, "osint_match": osint}
+    )
+
+
 def build_policy(
-    params: PolicyParams, detectors: list[Detector[Any]], model_version: str | None = None
+    params: PolicyParams,
+    detectors: list[Detector[Any]],
+    model_version: str | None = None,
+    identity: IdentityParams | None = None,
 ) -> AlertPolicy:
     versions = {"ruleset": RULESET_VERSION}
     versions.update({d.name: d.version for d in detectors})
+    if identity is not None:
+        if identity.shared_identity:
+            versions[SHARED_DETECTOR] = VERSION
+        if identity.osint_match:
+            versions[OSINT_DETECTOR] = VERSION
     if model_version:
         versions["model"] = model_version
     return AlertPolicy(params, versions)

@@ -20,15 +20,18 @@ recognised by `event_id` in the account state, so a restart neither loses nor re
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Iterator, MutableMapping
+import weakref
+from collections.abc import AsyncIterable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.streams import _current_event
 from faust.types import EventT, StreamT
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -38,10 +41,19 @@ from detectors import (
     Outcome,
     account_legs,
     assess,
+    assess_finding,
     build_detectors,
+    build_identity,
     build_policy,
 )
-from detectors.identifiers import normalise_identifier
+from detectors.identity import (
+    IdentifierLink,
+    IdentityRecord,
+    RoutedFinding,
+    indicator_key,
+    observe_indicator,
+    observe_link,
+)
 from models import (
     AccountEvent,
     DeadLetter,
@@ -52,9 +64,10 @@ from models import (
     decode,
 )
 from streams.metrics import Metrics
+from streams.reorder import Countdown, ReorderBuffer
 from streams.settings import TxmonSettings
 
-__all__ = ["AccountEnvelope", "TableStates", "Topology", "create_app"]
+__all__ = ["AccountEnvelope", "IdentityEnvelope", "TableStates", "Topology", "create_app"]
 
 log = logging.getLogger("txmon.worker")
 
@@ -64,17 +77,22 @@ class AccountEnvelope(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["transaction", "account"]
+    kind: Literal["transaction", "account", "finding"]
     ingested_at: float  # Kafka timestamp of the input message (s), for the latency metric
     transaction: Transaction | None = None
     account: AccountEvent | None = None
+    finding: RoutedFinding | None = None  # from the identity stage
 
     @model_validator(mode="after")
     def _one_event(self) -> AccountEnvelope:
-        if (self.transaction is None) == (self.account is None) or (
-            (self.kind == "transaction") != (self.transaction is not None)
-        ):
-            raise ValueError(f"an envelope of kind {self.kind!r} must carry exactly that event")
+        carried = {
+            "transaction": self.transaction,
+            "account": self.account,
+            "finding": self.finding,
+        }
+        present = [name for name, value in carried.items() if value is not None]
+        if present != [self.kind]:
+            raise ValueError(f"an envelope of kind {self.kind!r} must carry exactly that item")
         return self
 
     @property
@@ -82,6 +100,25 @@ class AccountEnvelope(BaseModel):
         event = self.transaction if self.kind == "transaction" else self.account
         assert event is not None  # noqa: S101 - guaranteed by construction
         return event
+
+
+class IdentityEnvelope(BaseModel):
+    """A link or an indicator on its way to the identity stage (`<app>-by-identifier`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["link", "indicator"]
+    ingested_at: float
+    link: IdentifierLink | None = None
+    indicator: Indicator | None = None
+
+    @model_validator(mode="after")
+    def _one_item(self) -> IdentityEnvelope:
+        if (self.link is None) == (self.indicator is None) or (
+            (self.kind == "link") != (self.link is not None)
+        ):
+            raise ValueError(f"an envelope of kind {self.kind!r} must carry exactly that item")
+        return self
 
 
 class TableStates(MutableMapping[str, AccountState]):
@@ -128,6 +165,7 @@ class Topology:
     agents: dict[str, Any]
     topics: dict[str, Any]
     tables: dict[str, Any]
+    reorder: ReorderBuffer | None = None  # the account stage's hold, when configured
 
 
 def _faust_options(settings: TxmonSettings) -> dict[str, Any]:
@@ -207,9 +245,11 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         _install_fetch_wait_override()
         app.txmon_fetch_max_wait_ms = fetch_wait  # type: ignore[attr-defined]
     detectors = build_detectors(settings.detectors, settings.jurisdiction)
-    policy = build_policy(settings.policy, detectors)
+    identity = build_identity(settings.detectors, settings.jurisdiction)
+    policy = build_policy(settings.policy, detectors, identity=identity)
     t = settings.topics
     parts = t.partitions
+    hold = settings.reorder_hold
 
     def raw_topic(name: str, **kw: Any) -> Any:
         return app.topic(
@@ -231,9 +271,7 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         f"{settings.app_id}-by-identifier", partitions=parts, internal=True
     )
     account_table = app.Table("account-state", key_type=bytes, value_type=bytes, partitions=parts)
-    indicator_table = app.Table(
-        "osint-indicators", key_type=bytes, value_type=bytes, partitions=parts
-    )
+    identity_table = app.Table("identity", key_type=bytes, value_type=bytes, partitions=parts)
     states = TableStates(account_table)
 
     accepted = {
@@ -244,6 +282,15 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         name: metrics.event_counter(name, "dead_lettered")
         for name in (t.transactions, t.accounts, t.indicators)
     }
+
+    # With a reorder hold, input messages are acknowledged by hand once everything they caused
+    # is done (see streams/reorder.py); without one, Faust acknowledges each on the next read.
+    def events_of(stream: StreamT[bytes]) -> AsyncIterable[EventT]:
+        return stream.noack().events() if hold > 0 else stream.events()  # type: ignore[attr-defined]
+
+    def ack(event: EventT) -> None:
+        if hold > 0:
+            event.ack()
 
     async def dead_letter(event: EventT, reason: DeadLetterReason, error: str) -> None:
         msg = event.message
@@ -303,11 +350,46 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             return False
         return bool(message.partition == (murmur2(account_id.encode()) & 0x7FFFFFFF) % parts)
 
-    async def to_account_stage(event: EventT, item: Transaction | AccountEvent) -> None:
+    # ---- the account stage, behind the reorder hold ------------------------------------------
+
+    @dataclass(slots=True)
+    class Held:
+        item: Transaction | AccountEvent
+        ingested_at: float
+        source: EventT  # the message to dead-letter if assessing fails
+        done: Callable[[], None]  # acknowledges the message once every part is done
+
+    async def assess_held(held: Held) -> None:
+        # Table writes go to the changelog partition of the current event; released from the
+        # buffer, that is the message the item came in (its partition is the account's).
+        _current_event.set(weakref.ref(held.source))
+        try:
+            await monitor(held.item, held.ingested_at)
+        except Exception as exc:  # a worker never dies on one message
+            log.exception("failed to assess an event")
+            await dead_letter(held.source, DeadLetterReason.PROCESSING, _one_line(exc))
+        finally:
+            held.done()
+
+    async def release(payload: Any) -> None:
+        await assess_held(payload)
+        metrics.held.set(len(reorder) if reorder is not None else 0)
+
+    reorder = ReorderBuffer(hold, release) if hold > 0 else None
+
+    async def account_stage(held: Held) -> None:
+        if reorder is None:
+            await assess_held(held)
+            return
+        reorder.push(held.item.occurred_at, held)
+        metrics.held.set(len(reorder))
+
+    async def to_account_stage(event: EventT, item: Transaction | AccountEvent,
+                               done: Callable[[], None]) -> None:
         ingested = event.message.timestamp
         if local_partition(event.message, item.account_id):
             route_local.inc()
-            await monitor(item, ingested)
+            await account_stage(Held(item, ingested, event, done))
             return
         route_rekeyed.inc()
         if isinstance(item, Transaction):
@@ -317,35 +399,42 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         await by_account_topic.send(
             key=item.account_id.encode(), value=env.model_dump_json(exclude_none=True).encode()
         )
+        done()
 
     @app.agent(transactions_topic, name="validate-transactions")
     async def validate_transactions(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in events_of(stream):
             try:
                 txn = await forward(event, Transaction)
                 if txn is None:
+                    ack(event)
                     continue
                 assert isinstance(txn, Transaction)  # noqa: S101
-                for leg in account_legs(txn):
-                    await to_account_stage(event, leg)
+                legs = account_legs(txn)
+                parts_done = Countdown(len(legs), functools.partial(ack, event))
+                for leg in legs:
+                    await to_account_stage(event, leg, parts_done.part_done)
                 accepted[t.transactions].inc()
             except Exception as exc:  # a worker never dies on one message
                 log.exception("failed to process a transaction message")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+                ack(event)
 
     @app.agent(accounts_topic, name="validate-accounts")
     async def validate_accounts(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in events_of(stream):
             try:
                 acct = await forward(event, AccountEvent)
                 if acct is None:
+                    ack(event)
                     continue
                 assert isinstance(acct, AccountEvent)  # noqa: S101
-                await to_account_stage(event, acct)
+                await to_account_stage(event, acct, functools.partial(ack, event))
                 accepted[t.accounts].inc()
             except Exception as exc:
                 log.exception("failed to process an account message")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+                ack(event)
 
     @app.agent(indicators_topic, name="validate-indicators")
     async def validate_indicators(stream: StreamT[bytes]) -> None:
@@ -355,23 +444,55 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
                 if ind is None:
                     continue
                 assert isinstance(ind, Indicator)  # noqa: S101
-                key = normalise_identifier(ind.type, ind.value)
-                await by_identifier_topic.send(
-                    key=key.encode(), value=ind.model_dump_json().encode()
-                )
+                if identity is not None:
+                    env = IdentityEnvelope(
+                        kind="indicator", ingested_at=event.message.timestamp, indicator=ind
+                    )
+                    await by_identifier_topic.send(
+                        key=indicator_key(ind, identity.region).encode(),
+                        value=env.model_dump_json(exclude_none=True).encode(),
+                    )
                 accepted[t.indicators].inc()
             except Exception as exc:
                 log.exception("failed to process an indicator message")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
 
+    identity_observed = {k: metrics.identity.labels(k) for k in ("link", "indicator")}
+
     @app.agent(by_identifier_topic, name="identity-stage")
     async def identity_stage(stream: StreamT[bytes]) -> None:
+        """The joins on one normalised identifier: shared identities and OSINT matches."""
         async for event in stream.events():
-            key = event.message.key
-            if key is None:
-                continue
-            indicator_table[key] = event.message.value
-            metrics.indicators.set(len(indicator_table))
+            try:
+                key = event.message.key
+                env = IdentityEnvelope.model_validate_json(event.message.value)
+                if identity is None or key is None:
+                    continue
+                raw = identity_table.get(key)
+                record = (
+                    IdentityRecord() if raw is None else IdentityRecord.model_validate_json(raw)
+                )
+                if env.link is not None:
+                    record, routed = observe_link(env.link, record, identity)
+                else:
+                    assert env.indicator is not None  # noqa: S101 - by construction
+                    record, routed = observe_indicator(env.indicator, record, identity)
+                identity_observed[env.kind].inc()
+                pending = [
+                    await by_account_topic.send(
+                        key=r.account_id.encode(),
+                        value=AccountEnvelope(
+                            kind="finding", ingested_at=env.ingested_at, finding=r
+                        ).model_dump_json(exclude_none=True).encode(),
+                    )
+                    for r in routed
+                ]
+                for sent in pending:
+                    await sent  # acknowledged before the record remembers the link
+                identity_table[key] = record.model_dump_json().encode()
+            except Exception as exc:
+                log.exception("failed to join an identifier")
+                await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
 
     outcome_counters = {
         o: metrics.account_events.labels(o) for o in ("assessed", "duplicate", "duplicate_leg")
@@ -379,17 +500,36 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
 
     @app.agent(by_account_topic, name="account-monitor")
     async def account_monitor(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in events_of(stream):
             try:
-                env = AccountEnvelope.model_validate_json(event.message.value)
-                await monitor(env.event, env.ingested_at)
+                env = AccountEnvelope.model_validate_json(event.message.value or b"")
+                if env.finding is not None:
+                    await monitor_finding(env.finding, env.ingested_at)
+                    ack(event)
+                else:
+                    await account_stage(
+                        Held(env.event, env.ingested_at, event, functools.partial(ack, event))
+                    )
             except Exception as exc:
                 log.exception("failed to assess an event")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
+                ack(event)
 
-    # Three agents reach the account stage (two validate agents in place, the by-account
-    # monitor); one lock keeps each read-assess-publish-write of the state from interleaving
-    # with another at the await on the alert's acknowledgement (a lost update otherwise).
+    if reorder is not None:
+        held_buffer = reorder
+
+        @app.task
+        async def release_held_events() -> None:
+            await held_buffer.run()
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def release_before_revoke(app: Any, revoked: Any, **kwargs: Any) -> None:
+            # Assess what is held now, while this worker still owns its partitions' state.
+            await held_buffer.release_all()
+
+    # Three agents and the release task reach the account stage; one lock keeps each
+    # read-assess-publish-write of the state from interleaving with another at the await on
+    # the alert's acknowledgement (a lost update otherwise).
     account_stage_lock = asyncio.Lock()
 
     async def monitor(item: Transaction | AccountEvent, ingested_at: float) -> None:
@@ -397,16 +537,45 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         key = item.account_id
         async with account_stage_lock:
             # Assess against a staged copy; the state (which marks the event as seen) is
-            # written only once its alerts are acknowledged, so a crash in between redelivers
-            # the event and re-raises the same alert instead of losing it.
+            # written only once its alerts and identifier links are acknowledged, so a crash in
+            # between redelivers the event and re-raises the same alert instead of losing it.
             staged: dict[str, AccountState] = {}
             current = states.get(key)
             if current is not None:
                 staged[key] = current
-            result = assess(item, detectors, staged, policy, timer=metrics.observe_detector)
+            result = assess(
+                item, detectors, staged, policy, timer=metrics.observe_detector, identity=identity
+            )
+            await publish(result, ingested_at)
+            await send_links(result.links, ingested_at)
+            if result.outcome is not Outcome.DUPLICATE:
+                states[key] = staged[key]
+
+    async def monitor_finding(routed: RoutedFinding, ingested_at: float) -> None:
+        """The account stage for a finding the identity stage addressed to this account."""
+        key = routed.account_id
+        async with account_stage_lock:
+            staged: dict[str, AccountState] = {}
+            current = states.get(key)
+            if current is not None:
+                staged[key] = current
+            result = assess_finding(routed, staged, policy)
             await publish(result, ingested_at)
             if result.outcome is not Outcome.DUPLICATE:
                 states[key] = staged[key]
+
+    async def send_links(links: list[IdentifierLink], ingested_at: float) -> None:
+        pending = [
+            await by_identifier_topic.send(
+                key=link.key.encode(),
+                value=IdentityEnvelope(kind="link", ingested_at=ingested_at, link=link)
+                .model_dump_json(exclude_none=True)
+                .encode(),
+            )
+            for link in links
+        ]
+        for sent in pending:
+            await sent
 
     async def publish(result: Assessment, ingested_at: float) -> None:
         outcome_counters[result.outcome.value].inc()
@@ -478,7 +647,8 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
             "by_account": by_account_topic,
             "by_identifier": by_identifier_topic,
         },
-        tables={"account_state": account_table, "indicators": indicator_table},
+        tables={"account_state": account_table, "identity": identity_table},
+        reorder=reorder,
     )
 
 

@@ -76,8 +76,17 @@ class Metrics:
             buckets=DETECTOR_BUCKETS,
             registry=r,
         )
-        self.indicators = Gauge(
-            "txmon_osint_indicators", "OSINT indicators held by this worker.", registry=r
+        self.identity = Counter(
+            "txmon_identity_observations_total",
+            "Identifier links (an account's first use of an identifier) and OSINT indicators "
+            "joined by the identity stage, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.held = Gauge(
+            "txmon_reorder_held_events",
+            "Events the account stage holds to assess them in event-time order.",
+            registry=r,
         )
         self.reference_date = Gauge(
             "txmon_info",

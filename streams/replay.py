@@ -24,10 +24,18 @@ from detectors import (
     PolicyParams,
     account_legs,
     assess,
+    assess_finding,
     build_detectors,
+    build_identity,
     build_policy,
 )
-from detectors.identifiers import normalise_identifier
+from detectors.identity import (
+    IdentityRecord,
+    RoutedFinding,
+    indicator_key,
+    observe_indicator,
+    observe_link,
+)
 from models import AccountEvent, Alert, Indicator, Rejection, Transaction, decode
 
 __all__ = ["ReplayReport", "replay", "replay_files"]
@@ -104,25 +112,48 @@ def replay(
 ) -> list[Alert]:
     """Assess validated events (already in the order to process them); return the alerts."""
     report = report or ReplayReport()
-    detectors = build_detectors(
-        detectors_params or DetectorParams(), jurisdiction or Jurisdiction()
-    )
-    policy = build_policy(policy_params or PolicyParams(), detectors)
+    params = detectors_params or DetectorParams()
+    profile = jurisdiction or Jurisdiction()
+    detectors = build_detectors(params, profile)
+    identity = build_identity(params, profile)
+    policy = build_policy(policy_params or PolicyParams(), detectors, identity=identity)
     states: dict[str, AccountState] = {}
-    indicators: dict[str, Indicator] = {}
+    identities: dict[str, IdentityRecord] = {}
     alerts: list[Alert] = []
+
+    def collect(found: list[Alert]) -> None:
+        for alert in found:
+            alerts.append(alert)
+            for typology in alert.typologies:
+                report.alerts[typology.value] += 1
+
+    def route(routed: list[RoutedFinding]) -> None:
+        # What the worker sends back to the account stage through `<app>-by-account`.
+        for item in routed:
+            collect(assess_finding(item, states, policy).alerts)
+
     for event in items:
         if isinstance(event, Indicator):
-            indicators[normalise_identifier(event.type, event.value)] = event
+            if identity is not None:
+                key = indicator_key(event, identity.region)
+                record, routed = observe_indicator(
+                    event, identities.get(key) or IdentityRecord(), identity
+                )
+                identities[key] = record
+                route(routed)
         elif isinstance(event, Transaction | AccountEvent):
             legs = account_legs(event) if isinstance(event, Transaction) else [event]
             for leg in legs:
-                result = assess(leg, detectors, states, policy)
+                result = assess(leg, detectors, states, policy, identity=identity)
                 report.outcomes[result.outcome.value] += 1
-                for alert in result.alerts:
-                    alerts.append(alert)
-                    for typology in alert.typologies:
-                        report.alerts[typology.value] += 1
+                collect(result.alerts)
+                for link in result.links:
+                    assert identity is not None  # noqa: S101 - links need the identity stage
+                    record, routed = observe_link(
+                        link, identities.get(link.key) or IdentityRecord(), identity
+                    )
+                    identities[link.key] = record
+                    route(routed)
         if on_event is not None:
             on_event()
     return alerts

@@ -146,3 +146,13 @@ class TxmonSettings(BaseSettings):
     jurisdiction: Jurisdiction = Jurisdiction()
     detectors: DetectorParams = DetectorParams()
     policy: PolicyParams = PolicyParams()
+    reorder_hold: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds the account stage holds each event so that events arriving within that "
+            "time by different topics and routes are assessed in event-time order, as "
+            "`txmon replay` assesses them; 0 assesses each event on arrival."
+        ),
+    )

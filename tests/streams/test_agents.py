@@ -19,8 +19,9 @@ from aiokafka.partitioner import murmur2
 from faust.tables.table import Table
 from faust.topics import Topic
 
-from models import Alert, DeadLetter, DeadLetterReason
+from models import Alert, DeadLetter, DeadLetterReason, Transaction
 from streams.app import AccountEnvelope, Topology, create_app
+from streams.replay import replay
 from streams.settings import TxmonSettings
 
 Sent = list[tuple[str, bytes | None, bytes]]
@@ -28,7 +29,23 @@ Sent = list[tuple[str, bytes | None, bytes]]
 
 @pytest.fixture
 async def topology() -> AsyncIterator[tuple[Topology, Sent]]:
-    topo = create_app(TxmonSettings(app_id="txmon-unit", store="memory://", metrics_port=0))
+    async for built in _topology(reorder_hold=0):
+        yield built
+
+
+@pytest.fixture
+async def held_topology() -> AsyncIterator[tuple[Topology, Sent]]:
+    """The account stage behind a reorder hold too long to end by itself in a test."""
+    async for built in _topology(reorder_hold=60):
+        yield built
+
+
+async def _topology(reorder_hold: float) -> AsyncIterator[tuple[Topology, Sent]]:
+    topo = create_app(
+        TxmonSettings(
+            app_id="txmon-unit", store="memory://", metrics_port=0, reorder_hold=reorder_hold
+        )
+    )
     app = topo.app
     app.loop = asyncio.get_running_loop()
     app.finalize()
@@ -294,3 +311,71 @@ async def test_account_stage_does_not_interleave_while_an_alert_awaits_its_ack(
                 await asyncio.sleep(0.01)
     writes = [json.loads(v)["seen_events"] for t, _, v in sent if t == "changelog"]
     assert [len(w) for w in writes] == [1, 2, 3, 4]  # each write builds on the previous one
+
+
+async def test_held_events_are_assessed_in_event_time_order(held_topology):
+    """Deposits arriving in reverse event-time order within the hold are assessed as replay
+    assesses them (by event time), and the input messages are acknowledged only then."""
+    topo, sent = held_topology
+
+    def envelope(raw: bytes) -> bytes:
+        return json.dumps(
+            {"kind": "transaction", "ingested_at": 0.0, "transaction": json.loads(raw)}
+        ).encode()
+
+    raws = [deposit(f"d{day}", day) for day in (1, 2, 3, 4)]
+    async with topo.agents["account_monitor"].test_context() as agent:
+        for raw in reversed(raws):
+            await agent.put(envelope(raw), key=b"A1")
+        assert topo.reorder is not None and len(topo.reorder) == 4
+        assert to(sent, "fiu.alerts") == []  # nothing assessed while held
+        assert await topo.reorder.release_all() == 4
+    alerts = [Alert.model_validate_json(v) for _, v in to(sent, "fiu.alerts")]
+    expected = replay([Transaction.model_validate_json(raw) for raw in raws])
+    assert [a.model_dump_json() for a in alerts] == [a.model_dump_json() for a in expected]
+    assert alerts[0].transaction_ids == ["d1", "d2", "d3"]
+
+
+def opened(account: str, name: str, document: str) -> bytes:
+    return json.dumps(
+        {
+            "kind": "account",
+            "ingested_at": 0.0,
+            "account": {
+                "event_id": f"open-{account}",
+                "occurred_at": "2026-11-01T10:00:00Z",
+                "account_id": account,
+                "kind": "opened",
+                "customer": {"name": name, "id_document": document},
+            },
+        }
+    ).encode()
+
+
+async def test_identifiers_travel_to_the_identity_stage_and_findings_back(topology):
+    """Account stage -> by-identifier (links) -> identity stage -> by-account (findings) ->
+    account stage -> fiu.alerts: one document under two names alerts both accounts once."""
+    topo, sent = topology
+    async with topo.agents["account_monitor"].test_context() as agent:
+        await agent.put(opened("A1", "Amina Tazi", "doc-77"), key=b"A1")
+        await agent.put(opened("A2", "Karim Idrissi", "doc-77"), key=b"A2")
+    links = to(sent, "txmon-unit-by-identifier")
+    assert {k for k, _ in links} >= {b"document:doc-77", b"name:amina tazi"}
+    async with topo.agents["identity_stage"].test_context() as agent:
+        for key, value in links:
+            await agent.put(value, key=key)
+            await agent.put(value, key=key)  # a redelivered link changes nothing
+    findings = [
+        (k, AccountEnvelope.model_validate_json(v))
+        for k, v in to(sent, "txmon-unit-by-account")
+    ]
+    assert sorted(k for k, _ in findings) == [b"A1", b"A2"]
+    async with topo.agents["account_monitor"].test_context() as agent:
+        for key, env in findings * 2:  # and a redelivered finding neither
+            await agent.put(env.model_dump_json().encode(), key=key)
+    alerts = [Alert.model_validate_json(v) for _, v in to(sent, "fiu.alerts")]
+    assert sorted((a.account_id, a.typologies[0].value) for a in alerts) == [
+        ("A1", "shared_identity"),
+        ("A2", "shared_identity"),
+    ]
+    assert {tuple(a.related_accounts) for a in alerts} == {("A1",), ("A2",)}
