@@ -59,7 +59,9 @@ def normalise_identifier(kind: IndicatorType | str, value: str, region: str = "M
         canonical = text.lower()
     elif kind is IndicatorType.IP:
         try:
-            canonical = str(ipaddress.ip_address(text))
+            address = ipaddress.ip_address(text)
+            mapped = getattr(address, "ipv4_mapped", None)
+            canonical = str(mapped or address)
         except ValueError:
             canonical = text.lower()
     elif kind is IndicatorType.NAME:

@@ -23,11 +23,15 @@ uses an identifier (`links_of`); links and indicators are keyed by the normalise
 The stage returns :class:`RoutedFinding` s addressed to accounts; the account stage applies the
 alert policy to them like to any other finding (one alert per account, typology and episode).
 
-**Order independence.** A shared-identity finding's window and evidence come from the earliest
-links in event time that meet the threshold, and an OSINT finding's window is the account's
-first use of the identifier, so the same links and indicators give the same findings whatever
-order they arrive in (within the record's bounds). Finding ids are deterministic, so a
-redelivered link or indicator re-sends findings the account stage already recognises.
+**Order independence.** An OSINT finding's window is the account's first use of the
+identifier, and a shared-identity finding is computed from the whole record (the earliest ring
+in event time, plus every account linked within ``window`` of it), so the same links and
+indicators give the same findings whatever order they arrive in, with two limits: a ring that
+formed from links arriving early and is then superseded by an earlier ring has already been
+reported (its findings carry the ring in their id, so an id never changes meaning), and an
+account's *first use to arrive* is the use that is linked. The account stage's reorder hold
+makes both rare. Finding ids are deterministic, so a redelivered link or indicator re-sends
+findings the account stage already recognises.
 
 **State.** Per identifier: at most ``max_links`` links (the earliest in event time) and
 ``max_indicators`` indicators (the newest). Per account (in `AccountState`): the profile digest
@@ -42,8 +46,9 @@ redelivered link or indicator re-sends findings the account stage already recogn
   phone or device is a couple; three unrelated names is a ring (FinCEN FIN-2019-A003 synthetic
   identity; Europol IOCTA 2023 on money-mule recruitment).
 - ``window`` = 365 days: links further apart than this do not form one ring.
-- ``osint_self_score`` 0.5 + 0.45 × confidence for the account's own identifiers,
-  ``osint_counterparty_score`` 0.4 + 0.4 × confidence for counterparties and names.
+- ``osint_self_base``/``osint_self_weight``: 0.5 + 0.45 × confidence for the account's own
+  identifiers (its name included); ``osint_counterparty_base``/``osint_counterparty_weight``:
+  0.4 + 0.4 × confidence for counterparties (accounts, wallets, merchants, names).
 
 **Limits.** Exact matches after normalisation only (no fuzzy names here; counterparty names are
 screened against the OFAC SDN list by ``sanctions_screening``). An identifier used by more than
@@ -244,6 +249,8 @@ def links_of(event: Event, state: AccountState, params: IdentityParams) -> list[
     profile = state.profile
     links: list[IdentifierLink] = []
     for key, role in dict.fromkeys(candidates):
+        if key.endswith(":"):
+            continue  # nothing left after normalisation (a name of punctuation only)
         fingerprint = _fingerprint(f"{role}\x1f{key}")
         if fingerprint in state.linked:
             continue
@@ -308,6 +315,9 @@ def observe_indicator(
         observed_at=indicator.observed_at,
         expires_at=indicator.expires_at,
     )
+    known = [i for i in record.indicators if i.indicator_id == ref.indicator_id]
+    if any(i.observed_at > ref.observed_at for i in known):
+        return record, []  # an older version of an indicator already updated
     kept = [i for i in record.indicators if i.indicator_id != ref.indicator_id]
     kept.append(ref)
     kept.sort(key=lambda i: (i.observed_at, i.indicator_id))
@@ -401,26 +411,44 @@ def _qualifying(
 def _shared_findings(
     record: IdentityRecord, link: IdentifierLink, params: IdentityParams
 ) -> list[RoutedFinding]:
+    """Findings for every account on a ring, computed from the whole record.
+
+    The ring is the earliest qualifying run of links in event time; every account linked within
+    `window` of it is a member. All members' findings are returned each time (the account
+    stage drops the ids it has seen), so an account whose link arrived before the ring formed
+    is flagged too. A finding's id includes the ring, so an id always means the same content.
+    """
     kind = identifier_type(link.key)
     ring = _qualifying(record.links, kind, params)
     if ring is None:
         return []
-    in_ring = any(x.account_id == link.account_id for x in ring)
-    subjects = ring if in_ring else [link]
-    names = len({x.name_key for x in ring if x.name_key})
-    addresses = len({x.address_key for x in ring if x.address_key})
+    first, last = ring[0].occurred_at, ring[-1].occurred_at
+    in_ring = {x.account_id for x in ring}
+    joiners: list[IdentifierLink] = []
+    for x in record.links:
+        if (
+            x.role == "self"
+            and x.account_id not in in_ring
+            and x.occurred_at - first <= params.window
+            and last - x.occurred_at <= params.window
+            and all(x.account_id != j.account_id for j in joiners)
+        ):
+            joiners.append(x)
+    signature = ",".join(f"{x.account_id}@{x.occurred_at.isoformat()}" for x in ring)
     need = params.min_names(kind)
-    extra = names - need
-    if kind == DOCUMENT:
-        score = min(0.95, 0.85 + 0.05 * extra)
-    elif kind == "device":
-        score = min(0.9, 0.55 + 0.1 * extra)
-    else:
-        score = min(0.9, 0.6 + 0.1 * extra)
     label = _PERSONAL[kind]
     out: list[RoutedFinding] = []
-    for subject in subjects:
-        members = ring if in_ring else [*ring, subject]
+    for subject in [*ring, *joiners]:
+        members = ring if subject.account_id in in_ring else [*ring, subject]
+        names = len({x.name_key for x in members if x.name_key})
+        addresses = len({x.address_key for x in members if x.address_key})
+        extra = names - need
+        if kind == DOCUMENT:
+            score = min(0.95, 0.85 + 0.05 * extra)
+        elif kind == "device":
+            score = min(0.9, 0.55 + 0.1 * extra)
+        else:
+            score = min(0.9, 0.6 + 0.1 * extra)
         others = tuple(sorted({x.account_id for x in members} - {subject.account_id}))
         start = min(x.occurred_at for x in members)
         end = max(x.occurred_at for x in members)
@@ -453,10 +481,9 @@ def _shared_findings(
         )
         out.append(
             RoutedFinding(
-                finding_id=_finding_id("shared", link.key, subject.account_id),
+                finding_id=_finding_id("shared", link.key, subject.account_id, signature),
                 account_id=subject.account_id,
                 finding=finding,
             )
         )
     return out
-
