@@ -18,7 +18,9 @@ from detectors.identity import OSINT_DETECTOR, SHARED_DETECTOR, VERSION, Identit
 from detectors.jurisdiction import Jurisdiction
 from detectors.mule_account import MuleAccount, MuleAccountParams
 from detectors.policy import AlertPolicy, PolicyParams
+from detectors.reference import ReferenceData, default_reference
 from detectors.structuring import Structuring, StructuringParams
+from detectors.trafficking_indicators import TraffickingIndicators, TraffickingIndicatorsParams
 
 __all__ = [
     "IDENTITY_DETECTORS",
@@ -34,7 +36,7 @@ __all__ = [
 IDENTITY_DETECTORS = (SHARED_DETECTOR, OSINT_DETECTOR)
 
 #: Version of the rule set as a whole; bumped whenever a rule's behaviour changes.
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.11.2"
 
 
 class DetectorParams(BaseModel):
@@ -49,6 +51,7 @@ class DetectorParams(BaseModel):
             "mule_account",
             "card_testing",
             "account_takeover",
+            "trafficking_indicators",
             SHARED_DETECTOR,
             OSINT_DETECTOR,
         )
@@ -58,6 +61,7 @@ class DetectorParams(BaseModel):
     card_testing: CardTestingParams = CardTestingParams()
     funnel_account: FunnelAccountParams = FunnelAccountParams()
     mule_account: MuleAccountParams = MuleAccountParams()
+    trafficking_indicators: TraffickingIndicatorsParams = TraffickingIndicatorsParams()
     identity: IdentityParams = IdentityParams()
 
     @field_validator("enabled")
@@ -70,18 +74,29 @@ class DetectorParams(BaseModel):
         return tuple(dict.fromkeys(names))
 
 
-REGISTRY: dict[str, Callable[[DetectorParams, Jurisdiction], Detector[Any]]] = {
-    "structuring": lambda p, j: Structuring(p.structuring, j),
-    "card_testing": lambda p, j: CardTesting(p.card_testing, j),
-    "account_takeover": lambda p, j: AccountTakeover(p.account_takeover, j),
-    "funnel_account": lambda p, j: FunnelAccount(p.funnel_account, j),
-    "mule_account": lambda p, j: MuleAccount(p.mule_account, j),
+Maker = Callable[[DetectorParams, Jurisdiction, ReferenceData], Detector[Any]]
+
+REGISTRY: dict[str, Maker] = {
+    "structuring": lambda p, j, r: Structuring(p.structuring, j),
+    "card_testing": lambda p, j, r: CardTesting(p.card_testing, j),
+    "account_takeover": lambda p, j, r: AccountTakeover(p.account_takeover, j),
+    "funnel_account": lambda p, j, r: FunnelAccount(p.funnel_account, j),
+    "mule_account": lambda p, j, r: MuleAccount(p.mule_account, j),
+    "trafficking_indicators": lambda p, j, r: TraffickingIndicators(
+        p.trafficking_indicators, j, r.merchant_groups, r.country_risk
+    ),
 }
 
 
-def build_detectors(params: DetectorParams, profile: Jurisdiction) -> list[Detector[Any]]:
-    """The enabled detectors, in registry order (the order findings are reported in)."""
-    return [make(params, profile) for name, make in REGISTRY.items() if name in params.enabled]
+def build_detectors(
+    params: DetectorParams, profile: Jurisdiction, reference: ReferenceData | None = None
+) -> list[Detector[Any]]:
+    """The enabled detectors, in registry order (the order findings are reported in).
+
+    `reference` defaults to the packaged lists (`detectors/data/`).
+    """
+    ref = reference if reference is not None else default_reference()
+    return [make(params, profile, ref) for name, make in REGISTRY.items() if name in params.enabled]
 
 
 def build_identity(params: DetectorParams, profile: Jurisdiction) -> IdentityParams | None:

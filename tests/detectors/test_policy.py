@@ -268,7 +268,8 @@ def test_detector_versions_name_the_ruleset_and_each_detector() -> None:
     (alert,) = run(near_deposits(3))
     assert alert.detector_versions == {
         "ruleset": RULESET_VERSION, "structuring": "1", "funnel_account": "1",
-        "mule_account": "1", "card_testing": "1", "account_takeover": "1"}
+        "mule_account": "1", "card_testing": "1", "account_takeover": "1",
+        "trafficking_indicators": "1"}
 
 
 def test_model_version_is_reported_when_given() -> None:
