@@ -54,6 +54,7 @@ from detectors.identity import (
     observe_indicator,
     observe_link,
 )
+from detectors.reference import ReferenceData
 from models import (
     AccountEvent,
     DeadLetter,
@@ -236,15 +237,21 @@ def _install_fetch_wait_override() -> None:
     setattr(thread, "_txmon_fetch_wait_installed", True)  # noqa: B010
 
 
-def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topology:
-    """Build the Faust app for `settings`; nothing connects until a worker starts it."""
+def create_app(
+    settings: TxmonSettings, metrics: Metrics | None = None, reference: ReferenceData | None = None
+) -> Topology:
+    """Build the Faust app for `settings`; nothing connects until a worker starts it.
+
+    `reference` (the lists `settings.reference` names) is loaded here unless given.
+    """
     metrics = metrics or Metrics()
     app = faust.App(settings.app_id, **_faust_options(settings))
     fetch_wait = _fetch_max_wait_ms(settings)
     if fetch_wait is not None:
         _install_fetch_wait_override()
         app.txmon_fetch_max_wait_ms = fetch_wait  # type: ignore[attr-defined]
-    detectors = build_detectors(settings.detectors, settings.jurisdiction)
+    reference = reference if reference is not None else settings.reference.load()
+    detectors = build_detectors(settings.detectors, settings.jurisdiction, reference)
     identity = build_identity(settings.detectors, settings.jurisdiction)
     policy = build_policy(settings.policy, detectors, identity=identity)
     t = settings.topics
@@ -610,6 +617,15 @@ def create_app(settings: TxmonSettings, metrics: Metrics | None = None) -> Topol
         metrics.reference_date.labels(
             policy.detector_versions["ruleset"], j.country, j.currency
         ).set(1)
+        for source in reference.sources():
+            metrics.reference_lists.labels(source.name, source.as_of).set(source.entries)
+            log.info(
+                "reference list %s as_of=%s entries=%d source=%s",
+                source.name,
+                source.as_of,
+                source.entries,
+                source.source,
+            )
         log.info(
             "txmon worker ready: app_id=%s broker=%s detectors=%s ruleset=%s jurisdiction=%s "
             "currency=%s cash_threshold=%s inputs=%s,%s,%s alerts=%s dlq=%s",

@@ -34,6 +34,13 @@ def _settings() -> Any:
         _fail(f"configuration TXMON_{where} is invalid: {err['msg']}.")
 
 
+def _reference(s: Any) -> Any:
+    try:
+        return s.reference.load()
+    except ValueError as exc:
+        _fail(f"{exc}.".replace("..", "."))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """txmon: a streaming suspicious-transaction monitor (Kafka + Faust)."""
@@ -131,7 +138,8 @@ def worker() -> None:
 
     s = _settings()
     (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    topo = create_app(s)
+    reference = _reference(s)  # a bad list stops the worker here, with one sentence
+    topo = create_app(s, reference=reference)
     if s.metrics_port:
         try:
             topo.metrics.serve(s.metrics_port)
@@ -243,6 +251,7 @@ def replay(
         "detectors_params": s.detectors,
         "jurisdiction": s.jurisdiction,
         "policy_params": s.policy,
+        "reference": _reference(s),
     }
     if str(out) == "-":
         _, report = replay_files(

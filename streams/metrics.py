@@ -88,6 +88,12 @@ class Metrics:
             "Events the account stage holds to assess them in event-time order.",
             registry=r,
         )
+        self.reference_lists = Gauge(
+            "txmon_reference_list_entries",
+            "Entries of each reference list loaded at start-up, with the list's date.",
+            ["list", "as_of"],
+            registry=r,
+        )
         self.reference_date = Gauge(
             "txmon_info",
             "Static facts about the running worker.",

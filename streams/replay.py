@@ -36,6 +36,7 @@ from detectors.identity import (
     observe_indicator,
     observe_link,
 )
+from detectors.reference import ReferenceData
 from models import AccountEvent, Alert, Indicator, Rejection, Transaction, decode
 
 __all__ = ["ReplayReport", "replay", "replay_files"]
@@ -107,6 +108,7 @@ def replay(
     detectors_params: DetectorParams | None = None,
     jurisdiction: Jurisdiction | None = None,
     policy_params: PolicyParams | None = None,
+    reference: ReferenceData | None = None,
     report: ReplayReport | None = None,
     on_event: Callable[[], None] | None = None,
 ) -> list[Alert]:
@@ -114,7 +116,7 @@ def replay(
     report = report or ReplayReport()
     params = detectors_params or DetectorParams()
     profile = jurisdiction or Jurisdiction()
-    detectors = build_detectors(params, profile)
+    detectors = build_detectors(params, profile, reference)
     identity = build_identity(params, profile)
     policy = build_policy(policy_params or PolicyParams(), detectors, identity=identity)
     states: dict[str, AccountState] = {}

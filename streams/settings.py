@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detectors import DetectorParams, Jurisdiction, PolicyParams
+from detectors.reference import ReferenceData, load_reference
 
 __all__ = ["KafkaSettings", "TopicSettings", "TxmonSettings"]
 
@@ -126,6 +127,32 @@ class TopicSettings(BaseModel):
     )
 
 
+class ReferenceSettings(BaseModel):
+    """Files that replace the packaged reference lists (`detectors/data/`), e.g. the FATF
+    lists after a plenary: `TXMON_REFERENCE__FATF_LISTS=/etc/txmon/fatf_lists_2025-02.csv`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mcc_groups: Path | None = None
+    fatf_lists: Path | None = None
+    conflict_countries: Path | None = None
+    watchlist: Path | None = None  # OFAC SDN in the official headerless CSV layout
+
+    def load(self) -> ReferenceData:
+        """The lists, read once; ValueError (one sentence) when a file is missing or bad."""
+        for name, path in self.model_dump().items():
+            if path is not None and not Path(path).is_file():
+                raise ValueError(
+                    f"reference file TXMON_REFERENCE__{name.upper()}={path} does not exist"
+                )
+        return load_reference(
+            mcc_groups=self.mcc_groups,
+            fatf_lists=self.fatf_lists,
+            conflict_countries=self.conflict_countries,
+            watchlist=self.watchlist,
+        )
+
+
 class TxmonSettings(BaseSettings):
     """Every setting of the worker, replay and demo; defaults suit the embedded broker."""
 
@@ -146,6 +173,7 @@ class TxmonSettings(BaseSettings):
     jurisdiction: Jurisdiction = Jurisdiction()
     detectors: DetectorParams = DetectorParams()
     policy: PolicyParams = PolicyParams()
+    reference: ReferenceSettings = ReferenceSettings()
     reorder_hold: float = Field(
         default=0.5,
         ge=0,

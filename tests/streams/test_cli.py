@@ -41,3 +41,25 @@ def test_simulate_writes_the_three_inputs_and_labels(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     for name in ("transactions.jsonl", "accounts.jsonl", "indicators.jsonl", "labels.json"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_a_missing_reference_file_is_one_sentence(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("TXMON_REFERENCE__FATF_LISTS", str(tmp_path / "fatf_2025-02.csv"))
+    txns = tmp_path / "t.jsonl"
+    txns.write_text("")
+    result = CliRunner().invoke(main, ["replay", "--transactions", str(txns), "--out", "-"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "TXMON_REFERENCE__FATF_LISTS" in result.output and "does not exist" in result.output
+
+
+def test_a_malformed_reference_file_is_one_sentence(monkeypatch, tmp_path) -> None:
+    bad = tmp_path / "mcc.csv"
+    bad.write_text("this,is\nnot,a,list\n")
+    monkeypatch.setenv("TXMON_REFERENCE__MCC_GROUPS", str(bad))
+    txns = tmp_path / "t.jsonl"
+    txns.write_text("")
+    result = CliRunner().invoke(main, ["replay", "--transactions", str(txns), "--out", "-"])
+    assert result.exit_code == 2
+    assert result.output.startswith("txmon: ") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
