@@ -619,6 +619,9 @@ def create_app(
         ).set(1)
         for source in reference.sources():
             metrics.reference_lists.labels(source.name, source.as_of).set(source.entries)
+            as_of = _date_timestamp(source.as_of)
+            if as_of is not None:
+                metrics.reference_as_of.labels(source.name).set(as_of)
             log.info(
                 "reference list %s as_of=%s entries=%d source=%s",
                 source.name,
@@ -666,6 +669,16 @@ def create_app(
         tables={"account_state": account_table, "identity": identity_table},
         reorder=reorder,
     )
+
+
+def _date_timestamp(text: str) -> float | None:
+    """Unix time of a list's `YYYY-MM-DD` (or `YYYY-MM`) date, None when it has none."""
+    for layout in ("%Y-%m-%d", "%Y-%m"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

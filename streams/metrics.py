@@ -94,6 +94,12 @@ class Metrics:
             ["list", "as_of"],
             registry=r,
         )
+        self.reference_as_of = Gauge(
+            "txmon_reference_list_as_of_timestamp_seconds",
+            "Date of each reference list loaded at start-up (Unix time), to alert on stale lists.",
+            ["list"],
+            registry=r,
+        )
         self.reference_date = Gauge(
             "txmon_info",
             "Static facts about the running worker.",
