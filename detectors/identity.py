@@ -5,9 +5,9 @@ Rule card
 **Signals.**
 
 - ``shared_identity`` (typology ``shared_identity``): counterfeit or synthetic identities. One
-  identity-document hash behind accounts with different customer names (``shared_document``),
+  identity-document hash behind accounts with different customer names (``SHARED_DOCUMENT``),
   or one phone, e-mail address or device behind several accounts with several different names
-  (``shared_phone``, ``shared_email``, ``shared_device``). A household is not this: when every
+  (``SHARED_PHONE``, ``SHARED_EMAIL``, ``SHARED_DEVICE``). A household is not this: when every
   account on a shared phone, e-mail or device gives the same address, nothing is raised (a family
   sharing a landline and a tablet). IP addresses are never identity links (carrier NAT, cafés).
 - ``osint_match`` (typology ``osint_match``): an account's own phone, e-mail, device, IP or
@@ -15,7 +15,7 @@ Rule card
   indicator on ``osint.indicators`` after normalisation (``detectors.identifiers``). The
   indicator may arrive before or after the account used the identifier; it matches when the
   use (event time) is before the indicator's ``expires_at``. Reason codes
-  ``osint_<type>_<indicator typology>``, e.g. ``osint_phone_human_trafficking``.
+  ``OSINT_<TYPE>_<INDICATOR TYPOLOGY>``, e.g. ``OSINT_PHONE_HUMAN_TRAFFICKING``.
 
 **How it runs.** The account stage sends an :class:`IdentifierLink` the first time an account
 uses an identifier (`links_of`); links and indicators are keyed by the normalised identifier
@@ -354,7 +354,7 @@ def _osint_finding(
     finding = Finding(
         detector=OSINT_DETECTOR,
         typology=Typology.OSINT_MATCH,
-        code=f"osint_{kind}_{indicator.typology}",
+        code=f"OSINT_{kind}_{indicator.typology}".upper(),
         score=score,
         summary=summary,
         evidence={
@@ -461,7 +461,7 @@ def _shared_findings(
         finding = Finding(
             detector=SHARED_DETECTOR,
             typology=Typology.SHARED_IDENTITY,
-            code=f"shared_{kind}",
+            code=f"SHARED_{kind}".upper(),
             score=round(score, 4),
             summary=summary,
             evidence={

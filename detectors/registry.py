@@ -19,6 +19,7 @@ from detectors.jurisdiction import Jurisdiction
 from detectors.mule_account import MuleAccount, MuleAccountParams
 from detectors.policy import AlertPolicy, PolicyParams
 from detectors.reference import ReferenceData, default_reference
+from detectors.sanctions_screening import SanctionsScreening, SanctionsScreeningParams
 from detectors.structuring import Structuring, StructuringParams
 from detectors.trafficking_indicators import TraffickingIndicators, TraffickingIndicatorsParams
 
@@ -52,6 +53,7 @@ class DetectorParams(BaseModel):
             "card_testing",
             "account_takeover",
             "trafficking_indicators",
+            "sanctions_screening",
             SHARED_DETECTOR,
             OSINT_DETECTOR,
         )
@@ -62,6 +64,7 @@ class DetectorParams(BaseModel):
     funnel_account: FunnelAccountParams = FunnelAccountParams()
     mule_account: MuleAccountParams = MuleAccountParams()
     trafficking_indicators: TraffickingIndicatorsParams = TraffickingIndicatorsParams()
+    sanctions_screening: SanctionsScreeningParams = SanctionsScreeningParams()
     identity: IdentityParams = IdentityParams()
 
     @field_validator("enabled")
@@ -84,6 +87,9 @@ REGISTRY: dict[str, Maker] = {
     "mule_account": lambda p, j, r: MuleAccount(p.mule_account, j),
     "trafficking_indicators": lambda p, j, r: TraffickingIndicators(
         p.trafficking_indicators, j, r.merchant_groups, r.country_risk
+    ),
+    "sanctions_screening": lambda p, j, r: SanctionsScreening(
+        p.sanctions_screening, j, r.watchlist
     ),
 }
 

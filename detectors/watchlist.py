@@ -58,7 +58,10 @@ Screening
         generic words left over. Tokens equal, except at most one that shares the fold (five
         letters or more: -3) or is one edit away (six letters or more: -8); at least one token
         distinctive (not generic, held by at most ``COMMON_DF`` entries, and for an entity not
-        a person's name). 100 minus 3 per token only one side has (1 for an initial);
+        a person's name). 100 minus 3 per token only one side has (1 for an initial). A
+        listed name inside a longer query is looked up by its set of folds, for queries of at
+        most ``SUBSET_MAX_TOKENS`` distinct words leaving at most ``SUBSET_MAX_LEFT_OVER``
+        over;
     script (Arabic-script queries, which write no short vowels)
         the listed name has the same consonant skeleton (vowels, w, y and doubled letters
         removed; at least five letters, every word two or more) and as many words or one fewer:
@@ -97,6 +100,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +139,10 @@ OMIT_PENALTY = 3.0
 INITIAL_PENALTY = 1.0
 FOLD_PENALTY = 3.0
 EDIT_PENALTY = 8.0
+#: A listed name inside a longer query is looked for when the query has at most this many
+#: distinct words, and leaves at most this many over.
+SUBSET_MAX_TOKENS = 8
+SUBSET_MAX_LEFT_OVER = 3
 #: Token similarity of two spellings with the same fold (``Laden``/``Ladin``).
 FOLD_SIMILARITY = 95.0
 #: A name in Arabic script matches a listed name with the same consonant skeleton, at least
@@ -206,8 +214,8 @@ _LEGAL_FORMS = frozenset(
 )
 _DROPPED = _CONNECTORS | _LEGAL_FORMS
 
-#: Words that say what kind of business, not which one: a name of only these is not screened
-#: and they never make a partial match distinctive.
+#: Words that say what kind of business, not which one: a name of only these matches only a
+#: listed name of exactly these words, and they never make a partial match distinctive.
 GENERIC_WORDS = frozenset(
     "trading trade traders group international intl general global holding holdings "
     "investment investments industries industrial industry services service enterprise "
@@ -584,6 +592,8 @@ class Watchlist:
             keys.update("s:" + t[-4:] for t in tokens if len(t) >= 5)
             keys.add("c:" + names.compact[row])
             keys.add("e:" + names.sorted_text[row])
+            if names.surname[row] != _NO_PARTIAL:
+                keys.add("u:" + " ".join(sorted(set(names.folds[row]))))
             if len(names.skeleton[row]) >= MIN_SKELETON:
                 keys.add("x:" + names.skeleton[row])
             for key in keys:
@@ -699,7 +709,7 @@ class Watchlist:
                                                  limit=None):
                 row = rows_list[pos]
                 keep(row, min(score, self._aligned(tokens, folds, row)), "full")
-            for row in self._partial_candidates(tokens, folds, per_token, rows_list):
+            for row in self._partial_candidates(tokens, folds, per_token):
                 partial = self._partial(tokens, folds, row)
                 if partial is not None:
                     keep(row, partial, "partial")
@@ -763,7 +773,7 @@ class Watchlist:
         return total / weights
 
     def _partial_candidates(self, tokens: tuple[str, ...], folds: tuple[str, ...],
-                            per_token: list[set[int]], rows: list[int]) -> list[int]:
+                            per_token: list[set[int]]) -> list[int]:
         """Rows that may hold all of the query's tokens (those with a rare key), and rows all
         of whose tokens the query holds."""
         names = self._names
@@ -773,10 +783,11 @@ class Watchlist:
         if rare:
             found = set.intersection(*rare) if len(rare) > 1 else set(rare[0])
             found = {r for r in found if len(names.tokens[r]) > k}
-        if k > 1:
-            fold_set = set(folds)
-            found.update(r for r in rows if len(names.tokens[r]) < k
-                         and fold_set.issuperset(names.folds[r]))
+        unique = sorted(set(folds))
+        if 1 < len(unique) <= SUBSET_MAX_TOKENS:  # listed names made of some of these words
+            for size in range(max(1, len(unique) - SUBSET_MAX_LEFT_OVER), len(unique)):
+                for subset in combinations(unique, size):
+                    found.update(self._index.get("u:" + " ".join(subset), ()))
         return sorted(r for r in found if names.surname[r] != _NO_PARTIAL)
 
     def _partial(self, query: tuple[str, ...], q_folds: tuple[str, ...],

@@ -426,7 +426,7 @@ def test_one_document_under_different_names(
     assert set(found) == {x.account_id for x in links}
     for account in ring:
         f = found[account].finding
-        assert f.code == "shared_document"
+        assert f.code == "SHARED_DOCUMENT"
         assert f.detector == "shared_identity"
         assert f.typology is Typology.SHARED_IDENTITY
         assert f.related_accounts == tuple(a for a in ring if a != account)
@@ -482,7 +482,7 @@ CONTACTS: dict[str, tuple[Who, bool]] = {
         [(NAMES[0], ADDRESSES[0]), (NAMES[1], ADDRESSES[1]), (None, ADDRESSES[2])], False),
 }
 
-CONTACT_KEYS = {PHONE: "shared_phone", EMAIL: "shared_email", DEVICE: "shared_device"}
+CONTACT_KEYS = {PHONE: "SHARED_PHONE", EMAIL: "SHARED_EMAIL", DEVICE: "SHARED_DEVICE"}
 
 
 @pytest.mark.parametrize("key", list(CONTACT_KEYS), ids=["phone", "email", "device"])
@@ -735,7 +735,7 @@ def test_an_indicator_matches_whether_it_arrives_before_or_after_the_use(
     f = routed.finding
     assert f.detector == "osint_match"
     assert f.typology is Typology.OSINT_MATCH
-    assert f.code == "osint_phone_human_trafficking"
+    assert f.code == "OSINT_PHONE_HUMAN_TRAFFICKING"
     assert f.score == round(0.5 + 0.45 * 0.8, 4)
     assert (f.window_start, f.window_end) == (USE, USE)
     assert f.event_ids == (use.event_id,)
@@ -783,21 +783,21 @@ def test_an_expired_indicator_still_matches_earlier_uses_seen_later() -> None:
 
 INDICATOR_MATCHES: dict[str, tuple[str, str, str, Role, str]] = {
     # indicator type and value, the link's key and role, the reason code
-    "email-case": ("email", "RING@Example.org", EMAIL, "self", "osint_email_cybercrime"),
-    "device-case": ("device", "Dev-Ring-1", DEVICE, "self", "osint_device_cybercrime"),
-    "ipv4": ("ip", "192.0.2.10", IP, "self", "osint_ip_cybercrime"),
+    "email-case": ("email", "RING@Example.org", EMAIL, "self", "OSINT_EMAIL_CYBERCRIME"),
+    "device-case": ("device", "Dev-Ring-1", DEVICE, "self", "OSINT_DEVICE_CYBERCRIME"),
+    "ipv4": ("ip", "192.0.2.10", IP, "self", "OSINT_IP_CYBERCRIME"),
     "ipv6-long-form": ("ip", "2001:0db8:0:0:0:0:0:0001", "ip:2001:db8::1", "self",
-                       "osint_ip_cybercrime"),
-    "phone-national-ma": ("phone", "06 12 34 56 78", PHONE, "self", "osint_phone_cybercrime"),
-    "phone-00-prefix": ("phone", "00212612345678", PHONE, "self", "osint_phone_cybercrime"),
-    "own-name": ("name", "BENALI", "name:benali", "self", "osint_name_cybercrime"),
+                       "OSINT_IP_CYBERCRIME"),
+    "phone-national-ma": ("phone", "06 12 34 56 78", PHONE, "self", "OSINT_PHONE_CYBERCRIME"),
+    "phone-00-prefix": ("phone", "00212612345678", PHONE, "self", "OSINT_PHONE_CYBERCRIME"),
+    "own-name": ("name", "BENALI", "name:benali", "self", "OSINT_NAME_CYBERCRIME"),
     "counterparty-name": ("name", "Zoé  Alami", "name:zoe alami", "counterparty",
-                          "osint_name_cybercrime"),
+                          "OSINT_NAME_CYBERCRIME"),
     "counterparty-account": ("account", "ACC-9", CP_ACCOUNT, "counterparty",
-                             "osint_account_cybercrime"),
+                             "OSINT_ACCOUNT_CYBERCRIME"),
     "counterparty-wallet": ("wallet", "ACC-9", CP_ACCOUNT, "counterparty",
-                            "osint_account_cybercrime"),
-    "merchant": ("merchant", "M-1", "merchant:m-1", "counterparty", "osint_merchant_cybercrime"),
+                            "OSINT_ACCOUNT_CYBERCRIME"),
+    "merchant": ("merchant", "M-1", "merchant:m-1", "counterparty", "OSINT_MERCHANT_CYBERCRIME"),
 }
 
 
@@ -1162,7 +1162,7 @@ def test_replay_two_accounts_opened_with_one_document_under_two_names() -> None:
     assert len(alerts) == 2
     for account, other in (("ACC-1", "ACC-2"), ("ACC-2", "ACC-1")):
         alert = shared[account]
-        assert [r.code for r in alert.reasons] == ["shared_document"]
+        assert [r.code for r in alert.reasons] == ["SHARED_DOCUMENT"]
         assert alert.related_accounts == [other]
         assert alert.detector_versions["shared_identity"] == "1"
 
@@ -1192,7 +1192,7 @@ def test_replay_an_indicator_for_a_customers_phone_after_the_opening() -> None:
     alert = alerts[0]
     assert alert.account_id == "ACC-1"
     assert alert.typologies == [Typology.OSINT_MATCH]
-    assert [r.code for r in alert.reasons] == ["osint_phone_human_trafficking"]
+    assert [r.code for r in alert.reasons] == ["OSINT_PHONE_HUMAN_TRAFFICKING"]
     assert alert.score == round(0.5 + 0.45 * 0.9, 4)
     assert alert.created_at == T0  # event time of the use, not of the indicator
 

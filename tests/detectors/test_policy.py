@@ -269,7 +269,7 @@ def test_detector_versions_name_the_ruleset_and_each_detector() -> None:
     assert alert.detector_versions == {
         "ruleset": RULESET_VERSION, "structuring": "1", "funnel_account": "1",
         "mule_account": "1", "card_testing": "1", "account_takeover": "1",
-        "trafficking_indicators": "1"}
+        "trafficking_indicators": "1", "sanctions_screening": "1"}
 
 
 def test_model_version_is_reported_when_given() -> None:
