@@ -65,6 +65,7 @@ def load_reference(
     fatf_lists: Path | None = None,
     conflict_countries: Path | None = None,
     watchlist: Path | None = None,
+    watchlist_addresses: Path | None = None,
 ) -> ReferenceData:
     """The packaged lists, each replaced by the file given for it (ValueError if unreadable)."""
     default = default_reference()
@@ -81,7 +82,11 @@ def load_reference(
             MerchantGroups.from_csv(mcc_groups) if mcc_groups else default.merchant_groups
         ),
         country_risk=country_risk,
-        watchlist=Watchlist.from_csv(watchlist) if watchlist else default.watchlist,
+        watchlist=(
+            Watchlist.from_csv(watchlist, add_path=watchlist_addresses)
+            if watchlist
+            else default.watchlist
+        ),
     )
 
 

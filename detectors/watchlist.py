@@ -19,6 +19,23 @@ Aliases
     Remarks at a fixed length: an alias cut off there is ignored. The strong aliases are
     published separately in ``alt.csv`` (``ent_num, alt_num, alt_type, alt_name,
     alt_remarks``); pass it as ``alt_path`` to screen them like the primary names.
+Countries (secondary identifiers; `SdnEntry.countries`, ISO 3166-1 alpha-2)
+    Not used to screen: the detector compares them with the counterparty's country
+    (`detectors.sanctions_screening`). From OFAC's address list ``add.csv`` (``ent_num,
+    Add_num, Address, City/State/Province/Postal Code, Country, Add_remarks``, joined on
+    ``ent_num``; pass it as ``add_path``; the packaged ``detectors/data/ofac_add_2023-01.csv``,
+    public domain, unchanged, is *older* than the SDN file: entries designated since have no
+    address there, and later addresses are missing) and from Remarks: ``nationality X``,
+    ``citizen X``, ``Nationality of Registration X``, ``POB place, X`` and the country in
+    parentheses after an identifier (``Passport 1084010 (Egypt)``, ``Tax ID No. ... (Russia)``);
+    an item cut off by OFAC's length limit is not read. OFAC's spellings are mapped to codes
+    (``Korea, North`` KP, ``Burma`` MM, ``Iran`` IR, ``Russia`` RU, ``Congo, Democratic Republic
+    of the`` CD, ``Palestinian`` PS, ``Netherlands Antilles`` its successors), the others
+    through pycountry's names; unknown ones (``undetermined``, ``Kosovo``, a city, a region
+    spanning countries) are left out. When some are known, a program aimed at one country adds
+    it (``CUBA``: CU; ``BANCO NACIONAL DE CUBA`` is listed with branches in Panama, Zurich,
+    Madrid and Tokyo only); a program never makes an entry's countries known by itself. With the
+    packaged files, 6,559 of 6,854 individuals and 6,680 of 6,884 entities have some.
 Normalisation (query and list alike)
     In Arabic script, letters whose usual English romanisation differs from anyascii's are
     mapped first (the article ``ال`` dropped, ``ة`` -> a, ``ظ`` -> z, ``ع`` -> a ...); then
@@ -58,10 +75,13 @@ Screening
         generic words left over. Tokens equal, except at most one that shares the fold (five
         letters or more: -3) or is one edit away (six letters or more: -8); at least one token
         distinctive (not generic, held by at most ``COMMON_DF`` entries, and for an entity not
-        a person's name). 100 minus 3 per token only one side has (1 for an initial). A
-        listed name inside a longer query is looked up by its set of folds, for queries of at
-        most ``SUBSET_MAX_TOKENS`` distinct words leaving at most ``SUBSET_MAX_LEFT_OVER``
-        over;
+        a person's name). When the smaller side is one word, it must be equal (no fold, no
+        edit) and at least ``MIN_TOKEN_CHARS`` letters, and a one-word listed name never
+        matches inside a longer query (``RIF`` is not ``Rif Services``, ``ARGON`` not ``Argan
+        Industries``; ``Rosneft`` still finds ``ROSNEFT TRADING S.A.``). 100 minus 3 per token
+        only one side has (1 for an initial). A listed name of two words or more inside a
+        longer query is looked up by its set of folds, for queries of at most
+        ``SUBSET_MAX_TOKENS`` distinct words leaving at most ``SUBSET_MAX_LEFT_OVER`` over;
     script (Arabic-script queries, which write no short vowels)
         the listed name has the same consonant skeleton (vowels, w, y and doubled letters
         removed; at least five letters, every word two or more) and as many words or one fewer:
@@ -76,22 +96,24 @@ Not screened (hard negatives)
     generic words only (``Trading Company``, ``Bank``) match only a listed name of exactly
     those words (``TOURISM BANK``). Vessels and aircraft match in full only.
 Cost and memory
-    Loading the packaged list takes about a second and some tens of MB (25,000 names, 100,000
-    keys); `Watchlist.default()` loads it once per process. The first screen of a name costs
-    tens of microseconds; results are memoised in a bounded LRU per normalised name (and one
-    per raw string, which skips the normalisation), ``cache_size`` each. `screen` does no I/O
-    and its results depend only on the name and the threshold.
+    Loading the packaged list and addresses takes one to two seconds and some tens of MB
+    (25,000 names, 100,000 keys); `Watchlist.default()` loads it once per process. The first
+    screen of a name costs tens of microseconds; results are memoised in a bounded LRU per
+    normalised name (and one per raw string, which skips the normalisation), ``cache_size``
+    each. `screen` does no I/O and its results depend only on the name and the threshold.
 Limits
-    Names only: no date of birth, nationality or address tells two people with one name apart,
-    so a common listed name matches everyone who bears it. A name reachable only through a
+    `screen` compares names only: a common listed name matches everyone who bears it; the
+    detector's country comparison (when both countries are known) or an analyst tells the
+    namesakes apart, and dates of birth are not compared. A name reachable only through a
     common word plus a misspelt word that is itself a listed word is missed, as are typos in
     both the first and last four letters of every word. Fused articles (``Alzahrani``) are
-    compared as written. The list is as of its date (``as_of``).
+    compared as written. The list is as of its date (``as_of``), its addresses as of theirs.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import math
@@ -104,6 +126,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import pycountry
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -117,6 +140,7 @@ __all__ = [
     "SdnEntry",
     "Watchlist",
     "WatchlistMatch",
+    "country_codes",
     "name_key",
     "normalise_name",
 ]
@@ -153,7 +177,9 @@ DEFAULT_CACHE_SIZE = 8192
 _WEIGHTS_KEPT = 200_000
 
 _PACKAGED = "ofac_sdn_2024-05-03.csv"
+_PACKAGED_ADD = "ofac_add_2023-01.csv"
 _FIELDS = 12
+_ADD_FIELDS = 6
 _NULL = "-0-"
 
 # --- normalisation ---------------------------------------------------------------------------
@@ -311,6 +337,11 @@ class SdnEntry:
     title: str | None = None
     remarks: str | None = None
     aliases: tuple[SdnAlias, ...] = ()
+    #: ISO 3166-1 alpha-2 codes, sorted: the countries of the entry's addresses (OFAC's
+    #: ``add.csv``), those its Remarks give (nationality, citizenship, registration, place of
+    #: birth, identifiers' issuers) and, when some are known, its program's (``CUBA``: CU).
+    #: Empty: none known (see the module docstring).
+    countries: tuple[str, ...] = ()
 
     @property
     def program(self) -> str:
@@ -387,6 +418,130 @@ def _aliases(remarks: str | None) -> tuple[SdnAlias, ...]:
                  for m in _ALIAS.finditer(remarks) if m.group(2).strip())
 
 
+#: OFAC's spellings of countries (``add.csv`` Country, ``nationality X`` in Remarks) that
+#: pycountry does not resolve, or resolves otherwise. Kosovo (``XK`` is not ISO 3166-1, and a
+#: counterparty's country is), "undetermined" and regions spanning several countries map to
+#: nothing: an unknown country is simply not used.
+_OFAC_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "bahamas, the": ("BS",),
+    "brunei": ("BN",),
+    "burma": ("MM",),
+    "cabo verde": ("CV",),
+    "congo, democratic republic of the": ("CD",),
+    "congo, republic of the": ("CG",),
+    "cote d ivoire": ("CI",),
+    "gambia, the": ("GM",),
+    "the gambia": ("GM",),
+    "iran": ("IR",),
+    "korea, north": ("KP",),
+    "korea, south": ("KR",),
+    "kosovo": (),
+    "laos": ("LA",),
+    "macau": ("MO",),
+    "man, isle of": ("IM",),
+    "netherlands antilles": ("BQ", "CW", "SX"),  # dissolved in 2010: its successors
+    "north macedonia, the republic of": ("MK",),
+    "palestinian": ("PS",),
+    "west bank": ("PS",),
+    "region: gaza": ("PS",),
+    "region: crimea": ("RU", "UA"),  # Ukrainian, occupied: an address there may say either
+    "region: kafia kingi": ("SD", "SS"),  # disputed between the two
+    "region: northern mali": ("ML",),
+    "region: commonwealth of independent states": (),
+    "russia": ("RU",),
+    "syria": ("SY",),
+    "turkey": ("TR",),
+    "undetermined": (),
+    "vietnam": ("VN",),
+}
+#: Countries in Remarks: ``nationality X`` (``alt. nationality X``, ``Nationality of
+#: Registration X``), ``citizen X`` and ``POB place, X``, each complete (followed by ``;`` or
+#: the final ``.``: a country cut off by OFAC's length limit, ``Niger`` of ``Nigeria``, is not
+#: read; ``nationality possibly Palestinian`` is not read either), and the country in
+#: parentheses after an identifier: ``Passport 1084010 (Egypt)``, ``Tax ID No. 6454074501
+#: (Russia)``, ``RIF # J-00095036-9 (Venezuela)``, ``Cedula No. ... (Colombia)``.
+_COUNTRY_ITEMS = ("nationality ", "Nationality of Registration ", "citizen ", "POB ")
+_DOCUMENT = re.compile(r"\(([A-Z][^()]{3,60})\)")
+#: Programs aimed at one country (or two): their countries join an entry's known countries,
+#: never stand in for unknown ones (the CUBA program's BANCO NACIONAL DE CUBA has addresses
+#: only in Panama, Zurich, Madrid and Tokyo, yet it is Cuban). Matched on the program's
+#: first word (``IRAN-EO13846``: ``IRAN``).
+_PROGRAM_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "BELARUS": ("BY",), "BURMA": ("MM",), "CAATSA - IRAN": ("IR",),
+    "CAATSA - RUSSIA": ("RU",), "CAR": ("CF",), "CUBA": ("CU",), "DARFUR": ("SD",),
+    "DPRK": ("KP",), "DPRK2": ("KP",), "DPRK3": ("KP",), "DPRK4": ("KP",),
+    "DRCONGO": ("CD",), "ETHIOPIA": ("ET",), "HK": ("CN", "HK"), "HRIT-IR": ("IR",),
+    "HRIT-SY": ("SY",), "IRAN": ("IR",),
+    "IRAQ2": ("IQ",), "IRAQ3": ("IQ",), "IRGC": ("IR",), "LEBANON": ("LB",),
+    "LIBYA2": ("LY",), "LIBYA3": ("LY",), "MALI": ("ML",), "NICARAGUA": ("NI",),
+    "RUSSIA": ("RU",), "SOMALIA": ("SO",), "SOUTH SUDAN": ("SS",), "SUDAN": ("SD",),
+    "SYRIA": ("SY",), "UKRAINE": ("RU", "UA"), "VENEZUELA": ("VE",), "YEMEN": ("YE",),
+}
+
+
+@functools.cache
+def _country_names() -> dict[str, tuple[str, ...]]:
+    """Every country's ISO 3166-1 name, official and common name (pycountry), casefolded,
+    then OFAC's own spellings: a dictionary look-up, not a search, per name."""
+    names: dict[str, tuple[str, ...]] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "official_name", "common_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names[" ".join(value.split()).casefold()] = (country.alpha_2,)
+    names.update(_OFAC_COUNTRIES)
+    return names
+
+
+def country_codes(name: str) -> tuple[str, ...]:
+    """ISO 3166-1 alpha-2 codes of a country as OFAC writes it (``Korea, North`` -> ``KP``,
+    ``Burma`` -> ``MM``, ``Iran`` -> ``IR``, ``Netherlands Antilles`` -> its successors);
+    ``()`` when not known (``undetermined``, ``Kosovo``, a city)."""
+    return _country_names().get(" ".join(name.split()).casefold(), ())
+
+
+def _place_codes(place: str) -> tuple[str, ...]:
+    """The country a place ends with (``Giza, Egypt`` -> EG, ``Pyongyang, Korea, North`` ->
+    KP), or ``()``."""
+    parts = place.split(",")
+    for i in range(len(parts) - 1, -1, -1):
+        codes = country_codes(",".join(parts[i:]).replace(",", ", "))
+        if codes:
+            return codes
+    return ()
+
+
+def _remark_countries(remarks: str | None) -> tuple[str, ...]:
+    """The countries Remarks give (nationality, citizenship, birth, identifiers), sorted."""
+    if not remarks:
+        return ()
+    items = remarks.split(";")
+    last = items[-1].rstrip()
+    if last.endswith("."):
+        items[-1] = last[:-1]
+    else:
+        items.pop()  # cut off by OFAC's length limit
+    codes: set[str] = set()
+    for item in items:
+        item = item.strip().removeprefix("alt. ")
+        for prefix in _COUNTRY_ITEMS:
+            if item.startswith(prefix):
+                codes.update(_place_codes(item[len(prefix):]))
+                break
+    if "(" in remarks:
+        codes.update(code for m in _DOCUMENT.finditer(remarks)
+                     for code in country_codes(m.group(1)))
+    return tuple(sorted(codes))
+
+
+def _program_countries(programs: tuple[str, ...]) -> set[str]:
+    codes: set[str] = set()
+    for program in programs:
+        first = re.split(r"[-\s]", program, maxsplit=1)[0]
+        codes.update(_PROGRAM_COUNTRIES.get(program, _PROGRAM_COUNTRIES.get(first, ())))
+    return codes
+
+
 def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
@@ -447,6 +602,7 @@ def _parse_sdn(text: str, path: Path) -> list[SdnEntry]:
             title=_null(row[4]),
             remarks=remarks,
             aliases=_aliases(remarks),
+            countries=_remark_countries(remarks),
         ))
     if not entries:
         raise ValueError(f"{path.name}: no SDN entries found.")
@@ -472,6 +628,29 @@ def _parse_alt(text: str, path: Path) -> dict[int, list[SdnAlias]]:
     return strong
 
 
+def _parse_add(text: str, path: Path) -> dict[int, set[str]]:
+    """OFAC's ``add.csv``: ``ent_num, Add_num, Address, City/State/Province/Postal Code,
+    Country, Add_remarks``; the countries of each entry's addresses (unknown ones left out)."""
+    countries: dict[int, set[str]] = {}
+    first = True
+    for line, row in _rows(text, path):
+        if first and row[0].strip().lower() in ("ent_num", "id"):
+            first = False
+            continue  # a header line some re-publishers add
+        first = False
+        if len(row) != _ADD_FIELDS:
+            raise ValueError(f"{path.name} line {line}: expected the {_ADD_FIELDS} "
+                             f"comma-separated fields of the OFAC add.csv layout, found "
+                             f"{len(row)}.")
+        ent_num = _ent_num(row[0], path, line)
+        country = _null(row[4])
+        if country is not None:
+            codes = country_codes(country)
+            if codes:
+                countries.setdefault(ent_num, set()).update(codes)
+    return countries
+
+
 def _split_person(name: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | None:
     """(surname tokens, given tokens, ``Given SURNAME``) of ``SURNAME, Given``."""
     surname, sep, given = name.partition(",")
@@ -485,10 +664,12 @@ def _split_person(name: str) -> tuple[tuple[str, ...], tuple[str, ...], str] | N
 
 @functools.cache
 def _packaged() -> Watchlist:
-    resource = resources.files("detectors") / "data" / _PACKAGED
-    with resources.as_file(resource) as path:
-        watchlist = Watchlist.from_csv(path)
+    data = resources.files("detectors") / "data"
+    with resources.as_file(data / _PACKAGED) as path, \
+            resources.as_file(data / _PACKAGED_ADD) as add_path:
+        watchlist = Watchlist.from_csv(path, add_path=add_path)
     watchlist.source = f"detectors/data/{_PACKAGED}"
+    watchlist.add_source = f"detectors/data/{_PACKAGED_ADD}"
     return watchlist
 
 
@@ -500,10 +681,13 @@ class Watchlist:
     """
 
     def __init__(self, entries: Iterable[SdnEntry], *, as_of: str | None = None,
-                 source: str = "", cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+                 source: str = "", add_source: str | None = None,
+                 cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.entries: tuple[SdnEntry, ...] = tuple(entries)
         self.as_of = as_of
         self.source = source
+        #: the address file the entries' countries come from, if one was loaded
+        self.add_source = add_source
         self._by_ent = {e.ent_num: e for e in self.entries}
         self._names = _Names()
         self._add_names()
@@ -519,34 +703,48 @@ class Watchlist:
 
     @classmethod
     def from_csv(cls, path: Path | str, *, as_of: str | None = None,
-                 alt_path: Path | str | None = None,
+                 alt_path: Path | str | None = None, add_path: Path | str | None = None,
                  cache_size: int = DEFAULT_CACHE_SIZE) -> Watchlist:
         """Load an OFAC SDN file (``sdn.csv`` layout); ``as_of`` defaults to the ``YYYY-MM-DD``
         date in the file name, if any.
 
-        ``alt_path``: OFAC's ``alt.csv`` of strong aliases (optional). A malformed file raises
-        ValueError naming the file and line.
+        ``alt_path``: OFAC's ``alt.csv`` of strong aliases (optional). ``add_path``: OFAC's
+        ``add.csv`` of addresses (optional), joined on ``ent_num``: the countries of an entry's
+        addresses join those its Remarks give (`SdnEntry.countries`); addresses of entries not
+        in the SDN file are ignored. A malformed file raises ValueError naming the file and
+        line.
         """
         path = Path(path)
         entries = _parse_sdn(_read_text(path), path)
+        strong: dict[int, list[SdnAlias]] = {}
         if alt_path is not None:
             alt = Path(alt_path)
             strong = _parse_alt(_read_text(alt), alt)
-            entries = [
-                SdnEntry(ent_num=e.ent_num, name=e.name, sdn_type=e.sdn_type,
-                         programs=e.programs, title=e.title, remarks=e.remarks,
-                         aliases=(*strong[e.ent_num], *e.aliases))
-                if e.ent_num in strong else e
-                for e in entries
-            ]
+        located: dict[int, set[str]] = {}
+        if add_path is not None:
+            add = Path(add_path)
+            located = _parse_add(_read_text(add), add)
+        merged = []
+        for e in entries:
+            aliases = (*strong[e.ent_num], *e.aliases) if e.ent_num in strong else e.aliases
+            known = located.get(e.ent_num, set()).union(e.countries)
+            if known:  # a country-specific program's country joins the known ones
+                known.update(_program_countries(e.programs))
+            countries = tuple(sorted(known))
+            if aliases is not e.aliases or countries != e.countries:
+                e = dataclasses.replace(e, aliases=aliases, countries=countries)
+            merged.append(e)
         if as_of is None:
             found = _DATE_IN_NAME.search(path.name)
             as_of = found.group(1) if found else None
-        return cls(entries, as_of=as_of, source=str(path), cache_size=cache_size)
+        return cls(merged, as_of=as_of, source=str(path),
+                   add_source=None if add_path is None else str(add_path),
+                   cache_size=cache_size)
 
     @classmethod
     def default(cls) -> Watchlist:
-        """The packaged list (``detectors/data/ofac_sdn_2024-05-03.csv``), loaded once."""
+        """The packaged list (``detectors/data/ofac_sdn_2024-05-03.csv``) with the packaged
+        addresses (``detectors/data/ofac_add_2023-01.csv``), loaded once."""
         return _packaged()
 
     def _add_names(self) -> None:
@@ -784,8 +982,9 @@ class Watchlist:
             found = set.intersection(*rare) if len(rare) > 1 else set(rare[0])
             found = {r for r in found if len(names.tokens[r]) > k}
         unique = sorted(set(folds))
-        if 1 < len(unique) <= SUBSET_MAX_TOKENS:  # listed names made of some of these words
-            for size in range(max(1, len(unique) - SUBSET_MAX_LEFT_OVER), len(unique)):
+        if 2 < len(unique) <= SUBSET_MAX_TOKENS:  # listed names made of some of these words
+            # two words at least: a one-word listed name never matches inside a longer query
+            for size in range(max(2, len(unique) - SUBSET_MAX_LEFT_OVER), len(unique)):
                 for subset in combinations(unique, size):
                     found.update(self._index.get("u:" + " ".join(subset), ()))
         return sorted(r for r in found if names.surname[r] != _NO_PARTIAL)
@@ -795,19 +994,24 @@ class Watchlist:
         """Similarity when one name's tokens are a subset of the other's (see the rules)."""
         names = self._names
         listed, l_folds, surname = names.tokens[row], names.folds[row], names.surname[row]
+        if len(listed) == 1 and len(query) > 1:
+            return None  # a one-word listed name (`RIF`) with query words left over
         query_smaller = len(query) < len(listed)
         if query_smaller:
             small, s_folds, large, g_folds = query, q_folds, listed, l_folds
         else:
             small, s_folds, large, g_folds = listed, l_folds, query, q_folds
+        single = len(small) == 1
+        if single and len(small[0]) < MIN_TOKEN_CHARS:
+            return None
         used = [False] * len(large)
         inexact = 0.0
         distinctive = False
         for token, fold in zip(small, s_folds, strict=True):
             j = next((k for k, other in enumerate(large) if not used[k] and other == token), -1)
             if j < 0:
-                if inexact:
-                    return None  # a second token that differs
+                if inexact or single:
+                    return None  # a second token that differs, or a lone one
                 for k, other in enumerate(large):
                     if used[k]:
                         continue

@@ -137,6 +137,7 @@ class ReferenceSettings(BaseModel):
     fatf_lists: Path | None = None
     conflict_countries: Path | None = None
     watchlist: Path | None = None  # OFAC SDN in the official headerless CSV layout
+    watchlist_addresses: Path | None = None  # OFAC's address list (add.csv), for countries
 
     def load(self) -> ReferenceData:
         """The lists, read once; ValueError (one sentence) when a file is missing or bad."""
@@ -150,6 +151,7 @@ class ReferenceSettings(BaseModel):
             fatf_lists=self.fatf_lists,
             conflict_countries=self.conflict_countries,
             watchlist=self.watchlist,
+            watchlist_addresses=self.watchlist_addresses,
         )
 
 

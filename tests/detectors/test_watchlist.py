@@ -19,6 +19,7 @@ from detectors.watchlist import (
     SdnAlias,
     Watchlist,
     WatchlistMatch,
+    country_codes,
     name_key,
     normalise_name,
 )
@@ -441,3 +442,191 @@ def test_missing_file_raises_value_error(tmp_path: Path) -> None:
 
 def test_list_name_is_ofac_sdn() -> None:
     assert LIST_NAME == "OFAC SDN"
+
+
+# --- partial matches of one-word names (replayed ordinary traffic) ------------------------------
+
+#: Moroccan company names the partial rule once matched: a one-word listed entity (``JOINT STOCK
+#: COMPANY RIF`` -> ``rif``, ``ARGON OOO`` -> ``argon``) inside a longer query, by a three-letter
+#: token or inexactly (the fold ``argan`` = ``argon``), the query's other word being generic.
+ONE_WORD_FALSE_POSITIVES = ["Rif Services SARL", "Rif Transport SARL", "Rif Industries SARL",
+                            "Argan Industries SARL", "Argan Transport SA"]
+
+
+@pytest.mark.parametrize("query", ONE_WORD_FALSE_POSITIVES)
+def test_one_word_listed_entities_do_not_match_longer_names(wl: Watchlist, query: str) -> None:
+    assert wl.screen(query, threshold=80) == [], wl.screen(query, threshold=80)[:1]
+
+
+def test_one_word_listed_entities_still_match_their_own_name(wl: Watchlist) -> None:
+    argon = best(wl, "Argon")  # ARGON OOO, exactly
+    assert argon is not None and argon.ent_num == 40865 and argon.method == "full"
+    assert best(wl, "Argon OOO") == argon
+    assert best(wl, "Argan") is None  # one vowel off in a five-letter name: not enough
+
+
+SMALL_ENTITIES = (
+    '201,"ROSNEFT OIL COMPANY",-0- ,"RUSSIA-EO14024",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    '202,"JOINT STOCK COMPANY KESTREL",-0- ,"RUSSIA-EO14024",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
+    '-0- \r\n'
+    '203,"ARGON OOO",-0- ,"RUSSIA-EO14024",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    '204,"FALCONRIDGE HOLDINGS",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    '205,"RIF",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "ent_num"),
+    [
+        ("Rosneft", 201),  # the listed name larger, only a generic word left over
+        ("Rosneft Oil", 201),
+        ("Kestrel", 202),
+        ("Kestrel SARL", 202),  # legal forms dropped: the same one word
+        ("Falconridge", 204),
+        ("Argon", 203),
+    ],
+)
+def test_partial_entity_matches_that_stay(tmp_path: Path, query: str, ent_num: int) -> None:
+    small = Watchlist.from_csv(write(tmp_path / "sdn.csv", SMALL_ENTITIES))
+    match = best(small, query)
+    assert match is not None and match.ent_num == ent_num
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Kestrel Services",  # a one-word listed name inside a longer query
+        "Kestrel Trading Group",
+        "Argan Industries",  # ... and inexact (same fold)
+        "Argon Industries",  # ... even exact
+        "Falconrige",  # the smaller side one word, one edit off: not a partial match
+        "Falcanridge",  # ... or the same fold
+        "Rif Services",  # a three-letter listed name
+        "Rif",  # not screened at all
+    ],
+)
+def test_partial_entity_matches_that_go(tmp_path: Path, query: str) -> None:
+    small = Watchlist.from_csv(write(tmp_path / "sdn.csv", SMALL_ENTITIES))
+    assert small.screen(query, threshold=80) == []
+
+
+def test_a_one_word_misspelling_still_matches_in_full(tmp_path: Path) -> None:
+    small = Watchlist.from_csv(write(tmp_path / "sdn.csv", SMALL_ENTITIES))
+    match = best(small, "Falconrige Holdings")  # the full comparison forgives a typo
+    assert match is not None and match.ent_num == 204 and match.method == "full"
+
+
+# --- countries (secondary identifiers) ----------------------------------------------------------
+
+ADD_PACKAGED = PACKAGED.with_name("ofac_add_2023-01.csv")
+
+
+def test_packaged_address_file_is_the_unchanged_ofac_download() -> None:
+    data = ADD_PACKAGED.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == (
+        "30af8d7b7c316d4d3d2aeb99b90ef2a3"
+        "3258f043cd80a338f028ed936bf791fe")
+    assert data.startswith(b"ID,Col_B,Address,City,Country,\r\n")  # a re-publisher's header
+    assert data.endswith(b"\r\n\x1a,,,,,")
+
+
+def test_default_loads_the_packaged_addresses(wl: Watchlist) -> None:
+    assert wl.add_source == "detectors/data/ofac_add_2023-01.csv"
+    persons = [e for e in wl.entries if e.sdn_type == "individual"]
+    entities = [e for e in wl.entries if e.sdn_type == "entity"]
+    assert sum(bool(e.countries) for e in persons) == 6559
+    assert sum(bool(e.countries) for e in entities) == 6680
+    assert all(e.countries == tuple(sorted(set(e.countries))) for e in wl.entries)
+    assert all(len(c) == 2 and c.isupper() for e in wl.entries for c in e.countries)
+
+
+@pytest.mark.parametrize(
+    ("ent_num", "countries"),
+    [
+        (306, ("CH", "CU", "ES", "JP", "PA")),  # branches' addresses, and the CUBA program
+        (21963, ("SY",)),  # SA'ID, Sa'id: "nationality Syria"
+        (34278, ("BR", "EG", "LB")),  # AL-KHATIB, Ahmad: addresses, nationality, alt. nationality
+        (2683, ("IL",)),  # JABRIL, Ahmad: "POB Ramleh, Israel" only
+        (2676, ("EG",)),  # AL ZAWAHIRI: "POB Giza, Egypt; Passport 1084010 (Egypt)"
+        (6365, ("SA", "YE")),  # BIN LADIN: "POB Jeddah, Saudi Arabia; alt. POB Yemen"
+        (40865, ("RU",)),  # ARGON OOO: "Tax ID No. 6454074501 (Russia)"
+        (35096, ("RU",)),  # PUTIN
+        (2686, ("LB", "SY")),  # NASRALLAH: Lebanon, and the SYRIA program
+        (4697, ()),  # HIZBALLAH: no address, nothing in Remarks, a program adds nothing alone
+    ],
+)
+def test_entry_countries(wl: Watchlist, ent_num: int, countries: tuple[str, ...]) -> None:
+    assert wl.entry(ent_num).countries == countries
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        ("Korea, North", ("KP",)), ("Korea, South", ("KR",)), ("Iran", ("IR",)),
+        ("Syria", ("SY",)), ("Russia", ("RU",)), ("Burma", ("MM",)),
+        ("Congo, Democratic Republic of the", ("CD",)), ("Congo, Republic of the", ("CG",)),
+        ("Cote d Ivoire", ("CI",)), ("Bahamas, The", ("BS",)), ("The Gambia", ("GM",)),
+        ("Turkey", ("TR",)), ("Palestinian", ("PS",)), ("Region: Gaza", ("PS",)),
+        ("Region: Crimea", ("RU", "UA")), ("Netherlands Antilles", ("BQ", "CW", "SX")),
+        ("Virgin Islands, British", ("VG",)), ("Man, Isle of", ("IM",)),
+        ("United Kingdom", ("GB",)), ("morocco", ("MA",)), ("  Hong   Kong ", ("HK",)),
+        ("undetermined", ()), ("Kosovo", ()), ("Region: Commonwealth of Independent States", ()),
+        ("-0-", ()), ("", ()), ("MA", ()), ("Havana", ()),
+    ],
+)
+def test_country_codes_read_ofac_spellings(name: str, codes: tuple[str, ...]) -> None:
+    assert country_codes(name) == codes
+
+
+REMARKED = (
+    '301,"HADDAD, Zebulon",individual,"SYRIA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
+    '"DOB 1960; nationality Syria; alt. nationality Lebanon; citizen Iran; '
+    'POB Pyongyang, Korea, North; Passport X123 (Egypt) issued 2010; '
+    'nationality possibly Palestinian; Gender Male."\r\n'
+    '302,"QUILLFEATHER, Ambrose",individual,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
+    '"DOB 1970; nationality Morocco; nationality Nig"\r\n'
+    '303,"NOWHERE TRADING",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+    '304,"ELSEWHERE TRADING",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n'
+)
+
+
+def test_countries_from_remarks(tmp_path: Path) -> None:
+    small = Watchlist.from_csv(write(tmp_path / "sdn.csv", REMARKED))
+    assert small.add_source is None
+    assert small.entry(301).countries == ("EG", "IR", "KP", "LB", "SY")
+    assert small.entry(302).countries == ("MA",)  # "nationality Nig": cut off, not read
+    assert small.entry(303).countries == ()  # a program alone makes no country known
+
+
+def test_countries_from_an_address_file(tmp_path: Path) -> None:
+    sdn = write(tmp_path / "sdn.csv", REMARKED)
+    add = write(tmp_path / "add.csv",
+                '301,1,-0- ,Damascus,Syria,-0- \r\n'
+                '304,2,"1 Calle Ocho",Panama City,Panama,-0- \r\n'
+                '304,3,-0- ,-0- ,undetermined,-0- \r\n'
+                '999,4,-0- ,Havana,Cuba,-0- \r\n'  # not in the SDN file: ignored
+                '302,5,-0- ,-0- ,-0- ,-0- \r\n\x1a,,,,,')
+    small = Watchlist.from_csv(sdn, add_path=add)
+    assert small.add_source == str(add)
+    assert small.entry(301).countries == ("EG", "IR", "KP", "LB", "SY")
+    assert small.entry(304).countries == ("CU", "PA")  # Panama, and its CUBA program's
+    assert small.entry(303).countries == ()
+    assert small.entry(302).countries == ("MA",)  # an address with no country adds none
+    header = write(tmp_path / "add_header.csv",
+                   "ent_num,Add_num,Address,City,Country,Add_remarks\r\n"
+                   "303,1,-0- ,Havana,Cuba,-0- \r\n")
+    assert Watchlist.from_csv(sdn, add_path=header).entry(303).countries == ("CU",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("301,1,-0- ,Damascus,Syria\r\n", r"add\.csv line 1: expected the 6 comma-separated"),
+        ("X1,1,-0- ,Damascus,Syria,-0- \r\n", r"add\.csv line 1: ent_num 'X1' is not an"),
+    ],
+    ids=["short-row", "bad-ent-num"],
+)
+def test_malformed_address_file_raises(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Watchlist.from_csv(write(tmp_path / "sdn.csv", REMARKED),
+                           add_path=write(tmp_path / "add.csv", text))
