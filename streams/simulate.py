@@ -13,7 +13,9 @@ What is simulated
     cash and send money to other simulated accounts (so some counterparties are population
     accounts, sometimes reported by both sides). Businesses deposit their shop takings in cash
     most working days and pay suppliers by transfer. Nobody in the ordinary population sends
-    money abroad, logs in from a new device or another country, or pays digital-goods merchants.
+    money abroad, logs in from a new device or another country, or pays digital-goods merchants,
+    hotels, taxis or long-distance tickets; everyone has their own phone, e-mail, document and
+    devices.
 
 What is injected, and why (labelled with the typology code; an account may carry several)
     ``structuring``: 3 to 6 approved cash deposits of 80,000 to 99,999.99 MAD, just under
@@ -48,6 +50,48 @@ What is injected, and why (labelled with the typology code; an account may carry
     later the account is drained from that device and IP: one or two transfers of 8,000 to
     40,000 MAD to payees never paid before, or 2 to 4 online purchases of 2,500 to 12,000 MAD at
     electronics, computer, jewellery, gift-card or camera merchants, all within 24 hours.
+    ``trafficking_indicators`` (FinCEN FIN-2014-A008 and FIN-2020-A008, FATF/APG 2018 red
+    flags): within a window of 14 to 28 days an individual's account shows four to seven of
+    these flags, at least one of the three strong ones. Strong: 2 to 6 online card payments
+    at escort, adult or classified-ad sites (MCC 7273, 5967, 7311; 99 to 1,500 MAD); 2 to 5
+    transfers out of round amounts (multiples of 500 or 1,000 MAD, 1,000 to 10,000) to one
+    to three people in high-risk countries (FATF increased monitoring: NG, CM, CD, ML;
+    conflict: LY, SD); paying for several people, on two or three days 3 to 5 identical
+    long-distance tickets at one seller within minutes (rail 4112, coach 4131, airline 4511)
+    and/or on two nights 2 or 3 rooms at one hotel (7011). Weak: hotel stays in 3 to 5
+    Moroccan cities; 4 to 8 tickets (rail, coach, ride-hailing taxi 4121, airline); 5 to 10
+    prepaid top-ups (4814) and perhaps spare SIM cards (4812); night life, 85 % of the injected
+    events between 22:00 and 05:00 Morocco time (UTC+1, so 21:00 to 04:00 UTC; Ramadan's UTC+0
+    is ignored) plus 8 to 16 night payments at bars, snacks and fuel stations, while 70 % of
+    the account's ordinary daytime card payments and withdrawals in the window are dropped.
+    All on top of the account's ordinary life (salary, rent); no cash deposits, no new device.
+    ``shared_identity`` (counterfeit or synthetic identities; the Fez gang's counterfeit ID
+    cards): rings of ordinary individuals' accounts whose ``opened`` events were written
+    within 3 weeks of each other, 35 to 200 days before the period, at branches of one city
+    (Fez for most document rings). A ring is linked by one thing: one ``id_document`` hash on
+    2 or 3 accounts with different names; or one KYC phone, one KYC e-mail (spelled in other
+    letter cases on some accounts) or one device (the controller's phone, in ``login`` events
+    and online transactions, with its IP) behind 3 to 5 accounts with different names and
+    different addresses. Every account of a ring is labelled; rings are cut so that their
+    sizes add up to the share exactly.
+    ``osint_match``: an identifier of the account appears in an ``osint.indicators`` message,
+    spelled differently, or it pays a sanctioned party. In turn (sanctions most often): the KYC
+    phone on ``opened`` (indicator ``00212 6-12 34 56 78``, ``+212.6.12...``, ``(+212)
+    612-...``), the KYC e-mail (upper or capitalised), the device it logs in from (upper
+    case), a domestic account it pays 1-2 times (``type`` account, as is), a flagged shop it
+    buys from 1-3 times (``merchant``, the id in lower case), a person named in a news report
+    it pays abroad (``name``, other case or spacing), or 1-2 transfers of 1,000 to 8,000 MAD
+    to a payee named as on OFAC's SDN list (2024-05-03) in ten real entries (LIBYA3 migrant
+    smugglers Ermias Ghermay, Abd al-Razzak Fitwi, Abd al-Rahman Milad a.k.a. al-Bija, Ahmed
+    Dabbashi; the Zhao Wei TCO, Kings Romans International (HK), Su Guiqin; the Kinahan
+    Organized Crime Group; Richard Izuchukwu Uzuh; Zineb Souma Yahya Jammeh), spelled in
+    "First Last" order, lower or upper case, with accents, or by an alias; no indicator for
+    those. A fifth of the matches fall on trafficking accounts instead (their phone in an
+    escort ad; two labels). Each indicator is timed once all traffic is written: published
+    before the first use of the identifier or after the last, its ``expires_at`` (half of
+    them have one) after the account's first use. The detectors are expected to compare E.164
+    phones, lower-case e-mails, device and merchant ids, case-folded names, and account ids as
+    they are; an indicator matches a use that happened before its ``expires_at``.
 
 Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
     What a naive rule confuses with each typology. Structuring (as many accounts as the
@@ -65,19 +109,43 @@ Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
     in person there, the home traffic paused); a new phone, then a large transfer to a relative
     paid before. Where ordinary traffic could complete a pattern by chance (a first rent
     payment after a new-device login, a supplier's bill after a few invoices), the negative is
-    placed or sized so that it does not.
+    placed or sized so that it does not. Trafficking: a business traveller (trips to 3 or 4
+    cities, one ticket and one room each, taxis, dinners until 23:30, a third of them a few
+    days in Paris or Madrid too); a night-shift worker (snacks, fuel, pharmacy and taxis
+    between 22:00 and 05:00 most nights); a family holiday (four plane tickets bought together
+    once, one room, restaurants); prepaid top-ups and bus rides all month; a migrant worker's
+    one round remittance home (CI, ML, CM, NG or BF: FATF increased monitoring). Each shows at
+    most three flags, never with a strong one but the remittance's wire. Shared identity: a
+    family of 3 or 4 (parents and adult children, each their own document) at one address
+    string, all giving the home landline and sharing the home tablet; one person with an
+    account at each of two banks (same name, document, phone, e-mail, address and phone
+    device; the second account's transactions come from institution ``TXC-MA``); a couple
+    sharing a laptop (two names); and as many customers again whose phones go out through one
+    of three public IPs (a carrier's NAT, a cybercafe): an IP is no identity link. OSINT: an
+    indicator that expired before the account first used the identifier (a recycled phone
+    number, a payee or a shop flagged and cleared long ago); payments to people with common
+    Moroccan names that share a word with some SDN entry and nothing more (Yassine Berrada,
+    Mounir Tazi, Said Bennani, ...); a phone indicator one digit off the customer's own
+    number, which no customer has.
 
-    OSINT indicators use phone ranges, e-mail domains and IP ranges that no simulated customer
-    uses, so they never create unlabelled matches. With ``invalid_messages`` the stream also
-    carries deliberately broken messages (non-JSON, non-UTF-8, schema violations, a key that
-    differs from ``account_id``) to exercise the dead-letter path; they never touch the labels.
+    The other OSINT indicators (a handful) use phone ranges, e-mail domains and IP ranges that
+    no simulated customer uses. With the added typologies on, no customer, employer, supplier
+    or other counterparty bears a name of the pools that a fuzzy SDN screen confuses with a
+    listed entry (``_SDN_LOOKALIKES``): such names are replaced by another family name (or
+    company word), so every screening hit is an injected one. With ``invalid_messages`` the
+    stream also carries deliberately broken messages (non-JSON, non-UTF-8, schema violations, a
+    key that differs from ``account_id``) to exercise the dead-letter path; they never touch
+    the labels.
 
 Shares
     ``structuring_share`` (2 %) and, for each other typology, a share of injected accounts and a
     share of hard negatives (1.5 % each by default); a share above 0 gives at least one account
-    when there are two or more, and a typology whose pattern does not fit in ``days`` is left
-    out. New roles go to ordinary accounts only (businesses where a business is needed), so the
-    structuring roles are the same whatever the other shares.
+    when there are two or more (two for a ring), and a typology whose pattern does not fit in
+    ``days`` is left out (trafficking needs 15 days). New roles go to ordinary accounts only
+    (businesses where a business is needed), so the structuring roles are the same whatever
+    the other shares. The shared-identity negative share counts the accounts of families,
+    two-bank customers and couples; as many again share public IPs. At 3,000 accounts and 30
+    days: 60 structuring accounts, 45 of each other typology, 45 hard negatives of each.
 
 Determinism
     Everything is drawn from ``random.Random`` instances seeded from ``config.seed`` (never the
@@ -85,8 +153,10 @@ Determinism
     The valid traffic does not depend on ``invalid_messages``. Event ids are numbered in event
     time order (``tx-<seed>-<n>``, ``ae-<seed>-<n>``, ``ind-<seed>-<n>``). The typologies other
     than structuring, their negatives and the session layer draw from their own generators,
-    seeded after all the others: with their eight shares at 0 the output is byte for byte what
-    the structuring-only simulator produced.
+    seeded after all the others: with their fourteen shares at 0 the output is byte for byte
+    what the structuring-only simulator produced. Trafficking, shared identities and OSINT
+    matches draw from generators seeded after those: with their six shares at 0 the output is
+    byte for byte what the simulator produced before they existed.
 """
 
 from __future__ import annotations
@@ -138,8 +208,20 @@ FUNNEL = "funnel_account"
 MULE = "mule_account"
 CARD_TESTING = "card_testing"
 TAKEOVER = "account_takeover"
+TRAFFICKING = "trafficking_indicators"
+SHARED_IDENTITY = "shared_identity"
+OSINT = "osint_match"
 #: Typology codes the simulator injects and labels.
-TYPOLOGIES: tuple[str, ...] = (STRUCTURING, FUNNEL, MULE, CARD_TESTING, TAKEOVER)
+TYPOLOGIES: tuple[str, ...] = (
+    STRUCTURING,
+    FUNNEL,
+    MULE,
+    CARD_TESTING,
+    TAKEOVER,
+    TRAFFICKING,
+    SHARED_IDENTITY,
+    OSINT,
+)
 
 SINGLE_NEAR = "single_near_threshold_deposit"
 TWO_NEAR = "two_near_deposits"
@@ -157,6 +239,18 @@ ONE_DECLINED = "single_declined_online_purchase"
 NEW_PHONE = "new_phone_without_draining"
 TRAVELLER = "traveller_abroad"
 KNOWN_PAYEE = "new_device_transfer_to_known_payee"
+BUSINESS_TRAVELLER = "business_traveller_many_cities"
+NIGHT_SHIFT = "night_shift_worker"
+FAMILY_HOLIDAY = "family_holiday_tickets_for_four"
+TOPUPS_AND_BUS = "phone_top_ups_and_bus"
+REMITTANCE = "remittance_to_family_high_risk_country"
+FAMILY = "family_at_one_address"
+TWO_BANKS = "same_person_two_banks"
+COUPLE = "couple_sharing_a_device"
+SHARED_IP = "customers_sharing_a_public_ip"
+EXPIRED_INDICATOR = "indicator_expired_before_use"
+COMMON_NAMES = "common_names_not_sanctioned"
+UNKNOWN_PHONE = "indicator_phone_no_customer_has"
 #: Hard-negative kinds of each typology, in the order they are handed out.
 HARD_NEGATIVES_BY_TYPOLOGY: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -165,6 +259,9 @@ HARD_NEGATIVES_BY_TYPOLOGY: Mapping[str, tuple[str, ...]] = MappingProxyType(
         MULE: (PAYROLL, STUDENT, LANDLORD),
         CARD_TESTING: (COFFEES, TRANSIT, ONE_DECLINED),
         TAKEOVER: (NEW_PHONE, TRAVELLER, KNOWN_PAYEE),
+        TRAFFICKING: (BUSINESS_TRAVELLER, NIGHT_SHIFT, FAMILY_HOLIDAY, TOPUPS_AND_BUS, REMITTANCE),
+        SHARED_IDENTITY: (FAMILY, TWO_BANKS, COUPLE, SHARED_IP),
+        OSINT: (EXPIRED_INDICATOR, COMMON_NAMES, UNKNOWN_PHONE),
     }
 )
 #: Every hard-negative kind (never labelled), typology by typology.
@@ -183,6 +280,12 @@ _SHARE_FIELDS = (
     "card_testing_negative_share",
     "account_takeover_share",
     "account_takeover_negative_share",
+    "trafficking_indicators_share",
+    "trafficking_indicators_negative_share",
+    "shared_identity_share",
+    "shared_identity_negative_share",
+    "osint_match_share",
+    "osint_match_negative_share",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -209,6 +312,15 @@ class SimulationConfig:
     card_testing_negative_share: float = 0.015
     account_takeover_share: float = 0.015
     account_takeover_negative_share: float = 0.015
+    # Trafficking red flags, shared (counterfeit or synthetic) identities and OSINT/sanctions
+    # matches, and their hard negatives. All six at 0: byte for byte what the simulator produced
+    # before these three typologies existed.
+    trafficking_indicators_share: float = 0.015
+    trafficking_indicators_negative_share: float = 0.015
+    shared_identity_share: float = 0.015  # accounts in rings
+    shared_identity_negative_share: float = 0.015  # accounts in families, pairs, couples
+    osint_match_share: float = 0.015
+    osint_match_negative_share: float = 0.015
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -259,7 +371,18 @@ def simulate(config: SimulationConfig) -> Simulation:
     accounts = _make_accounts(roles, account_seeds, pools)
     extension = random.Random(extension_seed)
     cast_seed, inject_seed, session_seed = (extension.getrandbits(64) for _ in range(3))
+    # ... and the three typologies added last from this one, drawn after those three
+    more = random.Random(extension.getrandbits(64))
+    more_cast_seed, more_rewrite_seed, more_inject_seed, names_seed = (
+        more.getrandbits(64) for _ in range(4)
+    )
     cast = _cast(config, accounts, random.Random(cast_seed)) if _extended(config) else None
+    more_cast = None
+    if cast is not None and any(s > 0 or n > 0 for _t, s, n in _more_shares(config)):
+        _clear_lookalikes(accounts, pools, random.Random(names_seed))
+        more_cast = _cast_more(config, cast, random.Random(more_cast_seed))
+    if more_cast is not None:  # before any traffic: names, addresses, phones, devices change
+        _rewrite_identities(more_cast, accounts, random.Random(more_rewrite_seed))
     out = _Emitter()
     opened: dict[str, int] = {}
     for acct in accounts:
@@ -273,7 +396,10 @@ def simulate(config: SimulationConfig) -> Simulation:
             _individual_traffic(out, acct, accounts, cal, pools)
         _inject(out, acct, cal)
     if cast is not None:
-        _Extension(out, cal, pools, accounts, cast, opened, inject_seed, session_seed).run()
+        ext = _Extension(out, cal, pools, accounts, cast, opened, inject_seed, session_seed)
+        if more_cast is not None:
+            ext.more = _More(ext, more_cast, start, more_inject_seed)
+        ext.run()
     _indicators(out, random.Random(indicator_seed), start, config.days)
     if config.invalid_messages:
         _invalid(out, random.Random(invalid_seed), accounts, config)
@@ -285,6 +411,8 @@ def simulate(config: SimulationConfig) -> Simulation:
             labels.setdefault(acct.account_id, set()).add(acct.role)
     for acct in cast.card_also if cast is not None else ():
         labels.setdefault(acct.account_id, set()).add(CARD_TESTING)
+    for acct in more_cast.osint_also if more_cast is not None else ():
+        labels.setdefault(acct.account_id, set()).add(OSINT)
     hard = {a.account_id: a.role for a in accounts if a.role in HARD_NEGATIVE_KINDS}
     return Simulation(
         messages=messages,
@@ -1282,7 +1410,8 @@ _DIGITAL_PRICES = (2999, 4999, 6500, 9900, 11900)  # subscriptions, in centimes
 
 def _extended(config: SimulationConfig) -> bool:
     """Whether any typology beyond structuring (or its hard negatives) is injected."""
-    return any(share > 0 or negative > 0 for _typology, share, negative in _shares(config))
+    every = (*_shares(config), *_more_shares(config))
+    return any(share > 0 or negative > 0 for _typology, share, negative in every)
 
 
 def _shares(config: SimulationConfig) -> tuple[tuple[str, float, float], ...]:
@@ -1538,6 +1667,7 @@ class _Extension:
         self.ledger = _ledger(out.records)
         self.sessions: dict[str, _Sessions] = {}
         self.busy: set[str] = set()  # helpers given extra payments (no password resets for them)
+        self.more: _More | None = None  # the typologies added last, if any
         self.trips: dict[str, tuple[int, int]] = {}
         self.coffee = {
             city: [
@@ -1577,11 +1707,16 @@ class _Extension:
                 handler(acct)
         for acct in self.cast.card_also:
             self.card_testing(acct)
+        if self.more is not None:
+            self.more.run()
         if self.trips:
             self._drop_home_traffic_during_trips()
         for acct in self.accounts:
             if acct.role not in _OWN_LIFE:
                 self._session_layer(acct)
+        if self.more is not None:  # indicators are timed against every use, sessions included
+            self.more.rename_lookalikes()
+            self.more.indicators()
 
     def _established_takeover_roles(self) -> None:
         """Takeover roles (victims and negatives) need an account whose devices are known well
@@ -1614,8 +1749,13 @@ class _Extension:
         ips: tuple[str, ...],
         trip: tuple[int, int, str, str, str] | None = None,
         primary: float = 0.75,
+        fresh: tuple[int, str] | None = None,
     ) -> None:
-        """Logins from the account's own devices, mostly from home, a few times a week."""
+        """Logins from the account's own devices, mostly from home, a few times a week.
+
+        `fresh` is (since, device): a device first used at `since`. A takeover rule still
+        treats it as new for 48 hours, so a login from it then is skipped when draining-like
+        traffic of the account follows within `_CALM`."""
         if hi <= lo:
             return
         for _ in range(_poisson(rng, per_week * (hi - lo) / (7 * _DAY))):
@@ -1625,6 +1765,13 @@ class _Extension:
                 _access(self.out, acct, moment, devices[d], trip[4], country=trip[2], city=trip[3])
             else:
                 city = acct.city if rng.random() < 0.92 else _city(rng)
+                if (
+                    fresh is not None
+                    and devices[d] == fresh[1]
+                    and moment - fresh[0] <= _CALM
+                    and not _calm(self.ledger.get(acct.account_id, []), moment, moment + _CALM)
+                ):
+                    continue
                 _access(self.out, acct, moment, devices[d], ips[d], city=city)
 
     def _session_layer(self, acct: _Account) -> None:
@@ -1646,7 +1793,17 @@ class _Extension:
             at, device, ip = spec.switch
             self._sessions(acct, rng, 0, at, per_week, acct.devices, acct.ips, spec.trip)
             devices, ips = (device, *acct.devices), (ip, *acct.ips)
-            self._sessions(acct, rng, at + _HOUR, self.end, per_week, devices, ips, primary=0.85)
+            self._sessions(
+                acct,
+                rng,
+                at + _HOUR,
+                self.end,
+                per_week,
+                devices,
+                ips,
+                primary=0.85,
+                fresh=(at, device),
+            )
         # now and then a forgotten password, reset from one of the customer's devices at home
         if (
             acct.role == _ORDINARY
@@ -2423,6 +2580,1141 @@ class _Extension:
                 continue
             kept.append(rec)
         self.out.records = kept
+
+
+# --------------------------------------------------------------------------------------------
+# Trafficking red flags, shared identities, OSINT and sanctions matches
+# --------------------------------------------------------------------------------------------
+
+#: Morocco keeps UTC+1 all year except during Ramadan (UTC+0): "night", 22:00 to 05:00 Morocco
+#: time, is 21:00 to 04:00 UTC.
+_NIGHT_START_UTC = 21 * _HOUR
+_NIGHT_LENGTH = 7 * _HOUR
+# fewest simulated days each new role needs
+_MORE_DAYS: dict[str, int] = {
+    TRAFFICKING: 15,
+    BUSINESS_TRAVELLER: 14,
+    NIGHT_SHIFT: 7,
+    FAMILY_HOLIDAY: 8,
+    TOPUPS_AND_BUS: 10,
+    REMITTANCE: 1,
+    SHARED_IDENTITY: 1,
+    FAMILY: 1,
+    TWO_BANKS: 1,
+    COUPLE: 1,
+    SHARED_IP: 1,
+    OSINT: 2,
+    EXPIRED_INDICATOR: 2,
+    COMMON_NAMES: 1,
+    UNKNOWN_PHONE: 1,
+}
+#: Reporting institution of the second account of a customer banking twice (a hard negative).
+_OTHER_INSTITUTION = "TXC-MA"
+_OTHER_BANK = "Banque Populaire"
+
+# fmt: off
+# online escort, adult-content and classified-ad sites (MCC 7273 dating and escort services,
+# 5967 direct-marketing inbound teleservices, 7311 advertising): mcc, name, country
+_AD_SITES = (
+    ("7273", "RencontresVIP", "MT"), ("7273", "Elite Companions Club", "CY"),
+    ("5967", "Prive Live Media", "CY"), ("5967", "NuitRose Tel", "NL"),
+    ("7311", "ClassiAds Boost", "EE"), ("7311", "Annonces Massage Premium", "FR"),
+)
+_AD_PRICES = (99, 149, 199, 250, 300, 450, 500, 750, 990, 1500)  # MAD: listings, boosts
+_HOTEL_BRANDS = ("Hotel Ibis", "Kenzi Hotel", "Hotel Atlas", "Riad Dar Salam", "Hotel Relax",
+                 "Appart-Hotel Nour")
+_RAIL_BRANDS = ("ONCF Gare", "Al Boraq ONCF")  # 4112
+_COACH_BRANDS = ("CTM", "Supratours")  # 4131
+_TAXI_APPS = ("Careem", "Heetch", "inDrive")  # 4121, paid in the app
+_AIRLINES = ("Royal Air Maroc", "Air Arabia Maroc")  # 4511, bought online
+_TOPUP_BRANDS = ("Recharge Maroc Telecom", "Recharge inwi", "Recharge Orange")  # 4814 kiosks
+_TOPUP_SITES = ("Maroc Telecom Recharge en ligne", "inwi Recharge en ligne")  # 4814 online
+# open at night: mcc, name, lowest and highest MAD
+_NIGHT_PLACES = (
+    ("5813", "Lounge Bar", 150, 1200), ("5813", "Club Le Palace", 200, 1500),
+    ("5814", "Snack de Nuit", 30, 150), ("5812", "Restaurant Le Nocturne", 150, 800),
+    ("5541", "Station Afriquia 24/24", 100, 500), ("5411", "Epicerie de Nuit", 20, 200),
+    ("5912", "Pharmacie de Garde", 30, 300),
+)
+_AIR_CITIES = ("Casablanca", "Marrakesh", "Agadir", "Tangier", "Fez", "Oujda", "Rabat")
+_AREA_CODES = {"Casablanca": "22", "Rabat": "37", "Fez": "35", "Marrakesh": "24",
+               "Tangier": "39", "Agadir": "28", "Meknes": "35", "Oujda": "36", "Kenitra": "37",
+               "Tetouan": "39"}
+# High-risk jurisdictions on trafficking routes through Morocco: FATF increased monitoring
+# (October 2024: NG, CM, CD, ML) and conflict situations on the packaged list (SD, SS; Libya,
+# a corridor too, is a fragility, not a conflict, situation there). country: banks, payees
+_HIGH_RISK_PAYEES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "NG": (("Access Bank", "Zenith Bank", "United Bank for Africa"),
+           ("Efosa Omoruyi", "Joy Osagie", "Kingsley Ehigiator", "Precious Idahosa")),
+    "CM": (("Afriland First Bank", "Societe Generale Cameroun"),
+           ("Jean-Pierre Mballa", "Brigitte Ngono", "Herve Tchoua")),
+    "CD": (("Rawbank", "Equity BCDC"), ("Serge Mbuyi", "Christelle Kalonji", "Patrick Ilunga")),
+    "ML": (("Banque Malienne de Solidarite", "Ecobank Mali"),
+           ("Moussa Coulibaly", "Awa Traore", "Bakary Sangare")),
+    "SS": (("Ivory Bank", "Kenya Commercial Bank South Sudan"),
+           ("Deng Akol", "Nyandeng Garang", "Mabior Kuol")),
+    "SD": (("Bank of Khartoum", "Faisal Islamic Bank"),
+           ("Osman Adam Yagoub", "Hawa Abdallah Ishag")),
+}
+# a migrant worker's family at home, in a country under FATF increased monitoring (Oct 2024):
+# country, bank, first names, family names
+_REMITTANCE_HOMES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("CI", "Societe Ivoirienne de Banque", ("Kouame", "Adjoua", "Yao", "Affoue"),
+     ("Kouassi", "Konan", "NGuessan")),
+    ("ML", "Ecobank Mali", ("Mamadou", "Aminata", "Oumar", "Fatoumata"),
+     ("Diarra", "Coulibaly", "Sissoko")),
+    ("CM", "Afriland First Bank", ("Jean", "Clarisse", "Armand", "Solange"),
+     ("Ngo Mbock", "Essomba", "Fotso")),
+    ("NG", "Zenith Bank", ("Chinedu", "Ngozi", "Emeka", "Ifeoma"), ("Okeke", "Nwosu", "Eze")),
+    ("BF", "Coris Bank International", ("Issouf", "Mariam", "Boukary", "Salimata"),
+     ("Ouedraogo", "Sawadogo", "Kabore")),
+)
+# sites named in fraud and abuse feeds: mcc, name, country (none is a resale MCC)
+_FLAGGED_SITES = (
+    ("6051", "CoinSwift Exchange", "SC"), ("7995", "RoyalBet Casino en ligne", "CW"),
+    ("5999", "GiftKart Online", "HK"), ("5964", "ShopFlash Direct", "CN"),
+)
+# sites a feed flagged once, long ago (the indicator has expired): mcc, name, country
+_FORMERLY_FLAGGED_SITES = (
+    ("5999", "Bazar Digital Maroc", "MA"), ("7995", "LotoNet Express", "MT"),
+    ("5964", "Promo Direct Achat", "FR"),
+)
+# people named in news reports and analysts' notes (no simulated customer or payee has these
+# names): name, country and bank of their account, typology
+_NAMED_PAYEES = (
+    ("Blessing Okafor", "NG", "First Bank of Nigeria", "human_trafficking"),
+    ("Gift Edosomwan", "NG", "Access Bank", "human_trafficking"),
+    ("Hakan Yildirim", "TR", "Ziraat Bankasi", "cybercrime"),
+    ("Marco Ferreira Lopes", "ES", "CaixaBank", "cybercrime"),
+    ("Vivian Osarenren", "NG", "First Bank of Nigeria", "human_trafficking"),
+)
+# Real entries of OFAC's SDN list (published 2024-05-03: migrant smugglers of the LIBYA3
+# programme, the Zhao Wei transnational criminal organisation behind the Kings Romans casino,
+# the Kinahan organised crime group, a cyber-enabled fraudster and a GLOMAG designee born in
+# Rabat), each with the spellings payers used: the listed name in "First Last" order, lower
+# case, with accents, or an alias from the Remarks. (entry number, listed name, spellings,
+# country of the payee's account, bank)
+_SDN_PAYEES: tuple[tuple[int, str, tuple[str, ...], str, str], ...] = (
+    (24004, "GHERMAY, Ermias", ("Ermias Ghermay", "ERMIAS GHERMAY"), "LY", "Wahda Bank"),
+    (24313, "FITWI, Abd al-Razzak", ("abd al-razzak fitwi", "Abd al-Razzâk Fitwi"), "LY",
+     "Jumhouria Bank"),
+    (24312, "MILAD, Abd al-Rahman (a.k.a. 'al-Bija')", ("Al-Bija", "Abd al-Raḥmān Milād"), "LY",
+     "Sahara Bank"),
+    (24314, "DABBASHI, Ahmed (a.k.a. 'Amu')", ("Ahmed Dabbashi", "ahmed dabbashi"), "LY",
+     "Wahda Bank"),
+    (23648, "ZHAO WEI TCO", ("Zhao Wei TCO",), "LA", "Banque pour le Commerce Exterieur Lao"),
+    (23652, "KINGS ROMANS INTERNATIONAL (HK) CO., LIMITED",
+     ("Kings Romans International (HK) Co., Limited",), "HK", "Hang Seng Bank"),
+    (23649, "SU, Guiqin (a.k.a. 'SU, Madame')", ("Guiqin Su", "Madame Su"), "HK",
+     "Bank of East Asia"),
+    (34979, "KINAHAN ORGANIZED CRIME GROUP (a.k.a. 'KOCG')",
+     ("Kinahan Organized Crime Group",), "AE", "Emirates NBD"),
+    (28960, "UZUH, Richard Izuchukwu", ("Richard Izuchukwu Uzuh", "richard izuchukwu uzuh"), "NG",
+     "Zenith Bank"),
+    (29744, "JAMMEH, Zineb Souma Yahya", ("Zineb Souma Yahya Jammeh",), "MA", "CIH Bank"),
+)
+# common Moroccan names sharing one word with some SDN entry, and nothing more
+_COMMON_PAYEES = ("Yassine Berrada", "Mounir Tazi", "Said Bennani", "Abdelkader Lahlou",
+                  "Redouane Alaoui", "Zakaria Kettani", "Ahmed Cherkaoui", "Ali Sqalli",
+                  "Anas Filali", "Abdelghani Naciri", "Zineb Alaoui", "Khalid Benjelloun",
+                  "Mohammed Lamrani", "Fatima Zniber")
+# Names the population pools can produce that a fuzzy SDN screen confuses with a listed entry
+# (every first x last name and company name of the pools screened against the 2024-05-03
+# list: rapidfuzz token-sort ratio >= 88 on accent-folded names without al/el/ben/bin/abu, or
+# txmon's watchlist screener at 90; e.g. "Ahmed El Khatib" ~ "AL-KHATIB, Ahmad", "Mehdi El
+# Mansouri" ~ "MANSURI, Mehdi", "Rif Transport SARL" ~ "RIF CORPORATION"). With the added
+# typologies on, nobody in the population bears them: a screening hit is then an injected one.
+_SDN_LOOKALIKES = frozenset({
+    "Ahmed Benali", "Ahmed Boukhari", "Ahmed El Khatib", "Ahmed Hajji", "Ahmed Jabri",
+    "Ahmed Tahiri", "Anas El Khatib", "Hamza El Mansouri", "Hamza Hajji", "Imane Hajji",
+    "Khalid Rami", "Mehdi El Mansouri", "Mohammed Alaoui", "Mohammed Benali", "Mohammed Filali",
+    "Mohammed Saidi", "Reda Hajji", "Said Saidi", "Salma Jabri", "Yassine Cherkaoui",
+    "Youssef Alaoui",
+})
+_SDN_LOOKALIKE_WORDS = ("Argan", "Rif")  # company names starting with these
+_HT_SOURCES = ("escort-ads-scraper", "analyst:fiu-ma", "ngo-hotline", "news-report")
+_CYBER_SOURCES = ("darkweb-forum-monitor", "fraud-abuse-feed", "cert-partner-feed")
+# how an OSINT match comes about, in the order they are handed out (SDN payments most often)
+_OSINT_KINDS = ("sdn", "phone", "account", "sdn", "email", "merchant", "sdn", "device", "name")
+_EXPIRED_KINDS = ("phone", "account", "merchant")
+# fmt: on
+
+
+def _more_shares(config: SimulationConfig) -> tuple[tuple[str, float, float], ...]:
+    """(typology, share, hard-negative share) of the typologies added last."""
+    return (
+        (
+            TRAFFICKING,
+            config.trafficking_indicators_share,
+            config.trafficking_indicators_negative_share,
+        ),
+        (SHARED_IDENTITY, config.shared_identity_share, config.shared_identity_negative_share),
+        (OSINT, config.osint_match_share, config.osint_match_negative_share),
+    )
+
+
+@dataclass(slots=True)
+class _MoreCast:
+    """Who plays the typologies added last (all ordinary individuals before)."""
+
+    trafficking: list[_Account]
+    trafficking_negatives: list[_Account]
+    rings: list[tuple[str, list[_Account]]]  # (what links them: document/phone/email/device)
+    families: list[list[_Account]]  # head, spouse, adult children
+    two_banks: list[tuple[_Account, _Account]]  # one person, an account at each of two banks
+    couples: list[tuple[_Account, _Account]]
+    shared_ip: list[_Account]
+    osint: list[tuple[_Account, str]]  # (account, how it matches: see _OSINT_KINDS)
+    osint_also: list[_Account]  # trafficking accounts whose phone is in an escort-ad indicator
+    osint_negatives: list[tuple[_Account, str]]  # (account, kind or expired variant)
+    remittance_homes: dict[str, int]  # remitter's account id -> index in _REMITTANCE_HOMES
+
+
+def _cast_more(config: SimulationConfig, cast: _Cast, rng: random.Random) -> _MoreCast:
+    """Hand the three added typologies and their hard negatives to ordinary individuals."""
+    pool = list(cast.helpers)  # ordinary individuals, by index
+    rng.shuffle(pool)
+    n, days = config.accounts, config.days
+    more = _MoreCast([], [], [], [], [], [], [], [], [], [], {})
+
+    def take(role: str, avoid_names: set[str] | None = None) -> _Account | None:
+        for i in range(len(pool) - 1, -1, -1):
+            acct = pool[i]
+            if avoid_names is None or acct.name not in avoid_names:
+                pool.pop(i)
+                acct.role = role
+                return acct
+        return None
+
+    def group(role: str, size: int, distinct: bool) -> list[_Account] | None:
+        names: set[str] = set()
+        members: list[_Account] = []
+        for _ in range(size):
+            acct = take(role, names if distinct else None)
+            if acct is None:
+                for m in members:  # not enough people left: give them back
+                    m.role = _ORDINARY
+                    pool.append(m)
+                return None
+            names.add(acct.name)
+            members.append(acct)
+        return members
+
+    def negative_kinds(typology: str) -> list[str]:
+        return [k for k in HARD_NEGATIVES_BY_TYPOLOGY[typology] if days >= _MORE_DAYS[k]]
+
+    _t, share, negative_share = _more_shares(config)[0]
+    for _ in range(_count(n, share) if days >= _MORE_DAYS[TRAFFICKING] else 0):
+        acct = take(TRAFFICKING)
+        if acct is not None:
+            more.trafficking.append(acct)
+    kinds = negative_kinds(TRAFFICKING)
+    for j in range(_count(n, negative_share) if kinds else 0):
+        kind = kinds[j % len(kinds)]
+        acct = take(kind)
+        if acct is not None:
+            more.trafficking_negatives.append(acct)
+            if kind == REMITTANCE:
+                more.remittance_homes[acct.account_id] = rng.randrange(len(_REMITTANCE_HOMES))
+
+    # rings: a counterfeit identity document behind 2-3 names; a phone, e-mail address or
+    # device behind 3-5 names (different people, different addresses)
+    _t, share, negative_share = _more_shares(config)[1]
+    left = max(2, _count(n, share)) if share > 0 else 0
+    links = ("document", "phone", "email", "device")
+    r = 0
+    while left >= 2:
+        link = links[r % len(links)]
+        low, high = (2, 3) if link == "document" else (3, 5)
+        if left < low:
+            link, low, high = "document", 2, 3
+        size = min(rng.randint(low, high), left)
+        if left - size == 1:
+            size += 1
+        members = group(SHARED_IDENTITY, size, distinct=True)
+        if members is None:
+            break
+        more.rings.append((link, members))
+        left -= size
+        r += 1
+    target = _count(n, negative_share)
+    placed, u = 0, 0
+    units = (FAMILY, TWO_BANKS, COUPLE)
+    while placed < target:
+        kind = units[u % len(units)]
+        u += 1
+        members = group(kind, rng.randint(3, 4) if kind == FAMILY else 2, distinct=True)
+        if members is None:
+            break
+        placed += len(members)
+        if kind == FAMILY:
+            more.families.append(members)
+        elif kind == TWO_BANKS:
+            more.two_banks.append((members[0], members[1]))
+        else:
+            more.couples.append((members[0], members[1]))
+    for _ in range(target):  # as many again share a cybercafe's or a carrier's public IP
+        acct = take(SHARED_IP)
+        if acct is not None:
+            more.shared_ip.append(acct)
+
+    _t, share, negative_share = _more_shares(config)[2]
+    also = list(more.trafficking)
+    for _ in range(_count(n, share) if days >= _MORE_DAYS[OSINT] else 0):
+        if also and rng.random() < 0.2:  # the phone of an escort ad
+            more.osint_also.append(also.pop(rng.randrange(len(also))))
+            continue
+        acct = take(OSINT)
+        if acct is not None:
+            more.osint.append((acct, _OSINT_KINDS[len(more.osint) % len(_OSINT_KINDS)]))
+    kinds = negative_kinds(OSINT)
+    for j in range(_count(n, negative_share) if kinds else 0):
+        kind = kinds[j % len(kinds)]
+        acct = take(kind)
+        if acct is not None:
+            variant = _EXPIRED_KINDS[(j // len(kinds)) % len(_EXPIRED_KINDS)]
+            more.osint_negatives.append((acct, variant if kind == EXPIRED_INDICATOR else kind))
+    # the others keep helping (paying mules, students, landlords; taking over takeover roles)
+    cast.helpers[:] = [a for a in cast.helpers if a.role == _ORDINARY]
+    return more
+
+
+def _lookalike(name: str) -> bool:
+    return name in _SDN_LOOKALIKES or name.split(" ", 1)[0] in _SDN_LOOKALIKE_WORDS
+
+
+def _unlike(name: str) -> str:
+    """`name` if no SDN entry resembles it, else the same first name (or trade) with another
+    family name (or company word), chosen from `name` alone."""
+    if not _lookalike(name):
+        return name
+    head, tail = name.split(" ", 1)
+    index = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    if head in _SDN_LOOKALIKE_WORDS:
+        words = [w for w in _COMPANY_WORDS if w not in _SDN_LOOKALIKE_WORDS]
+        return f"{words[index % len(words)]} {tail}"
+    options = [f"{head} {last}" for last in _LAST if f"{head} {last}" not in _SDN_LOOKALIKES]
+    return options[index % len(options)]
+
+
+def _clear_lookalikes(accounts: list[_Account], pools: _Pools, rng: random.Random) -> None:
+    """Rename the customers, employers and suppliers whose names resemble an SDN entry (names
+    made later, of landlords or depositors, are renamed in the records by `_More`)."""
+    emails = {a.customer["email"] for a in accounts}
+    for acct in accounts:
+        if not acct.business and _lookalike(acct.name):
+            first, last = _unlike(acct.name).split(" ", 1)
+            _rename(acct, first, last, rng, emails)
+    for parties in (pools.employers, pools.suppliers):
+        for k, party in enumerate(parties):
+            if _lookalike(party.name):
+                parties[k] = _Party(party.account_id, _unlike(party.name), party.bank)
+
+
+def _email_for(first: str, last: str, rng: random.Random, taken: set[str]) -> str:
+    base, domain = f"{_slug(first)}.{_slug(last)}", "@" + rng.choice(_EMAIL_DOMAINS)
+    email = base + domain
+    while email in taken:
+        email = f"{base}{rng.randint(1, 9999)}{domain}"
+    taken.add(email)
+    return email
+
+
+def _rename(acct: _Account, first: str, last: str, rng: random.Random, emails: set[str]) -> None:
+    acct.name = f"{first} {last}"
+    acct.customer["name"] = acct.name
+    acct.customer["email"] = _email_for(first, last, rng, emails)
+
+
+def _move_in(acct: _Account, home: _Account) -> None:
+    """`acct` lives at `home`'s address (the very same string)."""
+    acct.customer["address"] = home.customer["address"]
+    acct.city = home.city
+
+
+def _rewrite_identities(more: _MoreCast, accounts: list[_Account], rng: random.Random) -> None:
+    """Before any traffic is written: the KYC records and devices of rings and negatives.
+
+    Only values change (names, addresses, phones, devices), never how many draws an account's
+    own generator makes, so the rest of the population is untouched."""
+    phones = {a.customer["phone"] for a in accounts}
+    emails = {a.customer["email"] for a in accounts}
+    for link, members in more.rings:
+        head = members[0]
+        if link == "document":  # one counterfeit card number, other names and faces
+            for acct in members[1:]:
+                acct.customer["id_document"] = head.customer["id_document"]
+        elif link == "phone":
+            for acct in members[1:]:
+                acct.customer["phone"] = head.customer["phone"]
+        elif link == "email":
+            local, domain = head.customer["email"].split("@", 1)
+            for k, acct in enumerate(members[1:]):
+                if k % 3 == 0:
+                    spelled = head.customer["email"].upper()
+                elif k % 3 == 1:
+                    spelled = ".".join(p.capitalize() for p in local.split(".")) + "@" + domain
+                else:
+                    spelled = head.customer["email"]
+                acct.customer["email"] = spelled
+        else:  # the controller's phone logs in to every account of the ring
+            device, ip = _new_device(rng), _public_ip(rng, COUNTRY)
+            for acct in members:
+                acct.devices = (device, *acct.devices[1:])
+                acct.ips = (ip, *acct.ips[1:])
+    for members in more.families:
+        head, spouse, children = members[0], members[1], members[2:]
+        surname = head.name.split(" ", 1)[1]
+        taken = {head.name, spouse.name}
+        for child in children:
+            while True:
+                first = rng.choice(_FIRST_MALE + _FIRST_FEMALE)
+                if f"{first} {surname}" not in taken and not _lookalike(f"{first} {surname}"):
+                    break
+            taken.add(f"{first} {surname}")
+            _rename(child, first, surname, rng, emails)
+        while True:
+            landline = f"+2125{_AREA_CODES[head.city]}{rng.randrange(10**6):06d}"
+            if landline not in phones:
+                phones.add(landline)
+                break
+        tablet = _new_device(rng)
+        home_ip = f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        for acct in members:
+            _move_in(acct, head)
+            acct.customer["phone"] = landline  # the home line on every KYC record
+            acct.devices = (acct.devices[0], tablet)
+            acct.ips = (acct.ips[0], home_ip)
+    for first_acct, second in more.two_banks:
+        second.customer = {**first_acct.customer, "customer_id": second.customer["customer_id"]}
+        second.name, second.city = first_acct.name, first_acct.city
+        second.devices = (first_acct.devices[0], *second.devices[1:])  # one phone, two apps
+        second.ips = (first_acct.ips[0], *second.ips[1:])
+    for one, other in more.couples:
+        _move_in(other, one)
+        laptop = _new_device(rng)
+        home_ip = f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        for acct in (one, other):
+            acct.devices = (acct.devices[0], laptop)
+            acct.ips = (acct.ips[0], home_ip)
+    shared = [_public_ip(rng, COUNTRY) for _ in range(min(3, len(more.shared_ip)))]
+    for k, acct in enumerate(more.shared_ip):  # a carrier's NAT or a cybercafe's line
+        acct.ips = (shared[k % len(shared)], *acct.ips[1:])
+    for account_id, home in more.remittance_homes.items():
+        acct = next(a for a in accounts if a.account_id == account_id)
+        _country, _bank, firsts, families = _REMITTANCE_HOMES[home]
+        _rename(acct, rng.choice(firsts), rng.choice(families), rng, emails)
+
+
+def _phone_spelling(e164: str, rng: random.Random) -> str:
+    """The same number as an ad or a forum would print it (`+212612345678` ->
+    `00212 6-12 34 56 78`, ...): equal after E.164 normalisation."""
+    d = e164[4:]  # the nine digits after +212
+    style = rng.randrange(5)
+    if style == 0:
+        return f"00212 {d[0]}-{d[1:3]} {d[3:5]} {d[5:7]} {d[7:]}"
+    if style == 1:
+        return f"+212 {d[0]} {d[1:3]} {d[3:5]} {d[5:7]} {d[7:]}"
+    if style == 2:
+        return f"00212{d}"
+    if style == 3:
+        return f"(+212) {d[:3]}-{d[3:]}"
+    return f"+212.{d[0]}.{d[1:3]}.{d[3:5]}.{d[5:7]}.{d[7:]}"
+
+
+def _canonical(kind: str, value: str) -> str:
+    """How the detectors compare identifiers: E.164 phones, lower-case e-mails, devices and
+    merchant ids, case-folded names with single spaces; accounts as they are."""
+    text = value.strip()
+    if kind == "phone":
+        digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+        return "+" + digits[2:] if digits.startswith("00") else digits
+    if kind in ("email", "device", "merchant"):
+        return text.lower()
+    if kind == "name":
+        return " ".join(text.casefold().split())
+    return text
+
+
+@dataclass(slots=True)
+class _IndicatorPlan:
+    """An OSINT indicator to time against the uses of its identifier, once all are written."""
+
+    type: str
+    value: str  # as published (another spelling of the identifier)
+    typology: str
+    accounts: list[str]  # the accounts whose use of it must match (or, expired, must not)
+    matches: bool  # False: expired before any of them used it (or nobody uses it)
+
+
+class _More:
+    """Writes the trafficking red flags, OSINT and sanctions matches and their negatives (the
+    shared identities are written by `_rewrite_identities` and `reopen`). Draws only from its
+    own generator, so the typologies before it are written as they would be without it."""
+
+    def __init__(self, ext: _Extension, cast: _MoreCast, start: datetime, seed: int) -> None:
+        self.ext = ext
+        self.out = ext.out
+        self.days = ext.days
+        self.end = ext.end
+        self.pools = ext.pools
+        self.cast = cast
+        self.start = start
+        self.rng = random.Random(seed)
+        self.plans: list[_IndicatorPlan] = []
+        self.thin: list[tuple[str, int, int]] = []  # (account, from, to): few daytime payments
+        self.ad_sites = [_site("ADS", n, *site) for n, site in enumerate(_AD_SITES)]
+        self.taxi_apps = [
+            _site("TAX", n, "4121", name, COUNTRY) for n, name in enumerate(_TAXI_APPS)
+        ]
+        self.airlines = [_site("AIR", n, "4511", name, COUNTRY) for n, name in enumerate(_AIRLINES)]
+        self.recharge = [
+            _site("RCH", n, "4814", name, COUNTRY) for n, name in enumerate(_TOPUP_SITES)
+        ]
+        self.flagged = [_site("FLG", n, *site) for n, site in enumerate(_FLAGGED_SITES)]
+        self.formerly = [_site("OLD", n, *site) for n, site in enumerate(_FORMERLY_FLAGGED_SITES)]
+        self.sdn_uses = 0
+        self.named_uses = 0
+        self.common_uses = 0
+
+    # -- small helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def town(code: str, city: str, n: int, mcc: str, brand: str) -> dict[str, Any]:
+        return {
+            "merchant_id": f"MER-{code}{_CITY_NAMES.index(city):02d}{n:02d}",
+            "name": f"{brand} {city}",
+            "mcc": mcc,
+            "country": COUNTRY,
+        }
+
+    def own_device(self, acct: _Account) -> tuple[str, str]:
+        d = 0 if len(acct.devices) == 1 or self.rng.random() < 0.75 else 1
+        return acct.devices[d], acct.ips[d]
+
+    def card(
+        self,
+        acct: _Account,
+        offset: int,
+        cents: int,
+        merchant: dict[str, Any],
+        *,
+        city: str | None = None,
+        online: bool = False,
+        country: str = COUNTRY,
+    ) -> None:
+        device = self.own_device(acct) if online else None
+        self.out.txn(
+            acct,
+            min(max(offset, 0), self.end - 1),
+            "card_payment",
+            "out",
+            cents,
+            channel="ecommerce" if online else "pos",
+            city=None if online else city or acct.city,
+            rng=self.rng,
+            country=country,
+            device_id=device[0] if device else None,
+            ip=device[1] if device else None,
+            extra={"card": {"card_id": acct.card_id, "bin": acct.card_bin}, "merchant": merchant},
+        )
+
+    def wire(self, acct: _Account, offset: int, cents: int, party: dict[str, Any]) -> None:
+        device_id, ip = self.own_device(acct)
+        self.out.txn(
+            acct,
+            min(max(offset, 0), self.end - 1),
+            "transfer",
+            "out",
+            cents,
+            channel=self.rng.choice(("online", "mobile")),
+            counterparty=party,
+            rng=self.rng,
+            device_id=device_id,
+            ip=ip,
+        )
+
+    def night(self, day: int) -> int:
+        """A moment of the night that begins on `day` (22:00 to 05:00 Morocco time)."""
+        moment = day * _DAY + _NIGHT_START_UTC + self.rng.randrange(_NIGHT_LENGTH)
+        return moment if moment < self.end else moment - _DAY
+
+    def plan(
+        self, kind: str, value: str, typology: str, accounts: list[str], matches: bool = True
+    ) -> None:
+        self.plans.append(_IndicatorPlan(kind, value, typology, accounts, matches))
+
+    # -- driver --------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.reopen_rings()
+        self.second_bank()
+        handlers: dict[str, Callable[[_Account], None]] = {
+            TRAFFICKING: self.trafficking,
+            BUSINESS_TRAVELLER: self.business_traveller,
+            NIGHT_SHIFT: self.night_shift,
+            FAMILY_HOLIDAY: self.family_holiday,
+            TOPUPS_AND_BUS: self.topups_and_bus,
+            REMITTANCE: self.remittance,
+        }
+        first_new = len(self.out.records)
+        for acct in self.cast.trafficking + self.cast.trafficking_negatives:
+            handlers[acct.role](acct)
+        for acct, kind in self.cast.osint:
+            self.osint(acct, kind)
+        for acct in self.cast.osint_also:
+            value = _phone_spelling(acct.customer["phone"], self.rng)
+            self.plan("phone", value, "human_trafficking", [acct.account_id])
+        for acct, kind in self.cast.osint_negatives:
+            self.osint_negative(acct, kind)
+        self.thin_daytime(first_new)
+
+    def reopen_rings(self) -> None:
+        """A ring's accounts were opened within weeks of each other, at branches of one city."""
+        moved: dict[str, tuple[int, str]] = {}
+        rng = self.rng
+        for link, members in self.cast.rings:
+            base = -rng.randint(35, 200) * _DAY
+            city = "Fez" if link == "document" and rng.random() < 0.6 else _city(rng)
+            for acct in members:
+                moved[acct.account_id] = (_at(rng, rng.randint(0, 20), 8.5, 16.5) + base, city)
+        for rec in self.out.records:
+            if rec.topic != TOPIC_ACCOUNTS or rec.payload is None or rec.key is None:
+                continue
+            target = moved.get(rec.key.decode())
+            if target is not None and rec.payload.get("kind") == "opened":
+                rec.offset = target[0]
+                rec.payload["location"] = {"country": COUNTRY, "city": target[1]}
+                self.ext.opened[rec.payload["account_id"]] = target[0]
+
+    def second_bank(self) -> None:
+        """The second account of a customer banking twice is reported by another bank."""
+        seconds = {second.account_id for _first, second in self.cast.two_banks}
+        for rec in self.out.records:
+            p = rec.payload
+            if rec.topic != TOPIC_TRANSACTIONS or p is None:
+                continue
+            if p["account_id"] in seconds:
+                p["institution"] = _OTHER_INSTITUTION
+            cp = p.get("counterparty")
+            if cp and cp.get("account_id") in seconds and cp.get("bank") == INSTITUTION:
+                p["counterparty"] = {**cp, "bank": _OTHER_BANK}
+
+    def thin_daytime(self, first_new: int) -> None:
+        """Who lives at night pays little by day: most daytime card payments and ATM withdrawals
+        of the ordinary traffic leave the night-flagged window."""
+        if not self.thin:
+            return
+        windows = {account: (lo, hi) for account, lo, hi in self.thin}
+        kept: list[_Record] = []
+        for rec in self.out.records:
+            p = rec.payload
+            window = (
+                windows.get(p["account_id"])
+                if p is not None and rec.topic == TOPIC_TRANSACTIONS
+                else None
+            )
+            if (
+                window is not None
+                and p is not None
+                and rec.seq < first_new
+                and window[0] <= rec.offset < window[1]
+                and p["kind"] in ("card_payment", "cash_withdrawal")
+                and not _is_night(rec.offset)
+                and self.rng.random() < 0.7
+            ):
+                continue
+            kept.append(rec)
+        self.out.records = kept
+
+    # -- trafficking indicators ------------------------------------------------------------------
+
+    def seller(self, mode: str, city: str) -> dict[str, Any]:
+        """Where a ticket of `mode` is bought in `city` (rail, coach, taxi app, airline)."""
+        rng = self.rng
+        if mode == "rail":
+            n = rng.randrange(len(_RAIL_BRANDS))
+            return self.town("RAIL", city, n, "4112", _RAIL_BRANDS[n])
+        if mode == "coach":
+            n = rng.randrange(len(_COACH_BRANDS))
+            return self.town("BUS", city, n, "4131", _COACH_BRANDS[n])
+        return rng.choice(self.taxi_apps if mode == "taxi" else self.airlines)
+
+    def ticket(
+        self,
+        acct: _Account,
+        moment: int,
+        mode: str,
+        city: str,
+        cents: int | None = None,
+        seller: dict[str, Any] | None = None,
+    ) -> None:
+        low, high = {"rail": (45, 400), "coach": (60, 320), "taxi": (25, 150)}.get(
+            mode, (450, 2500)
+        )
+        cents = cents or self.rng.randint(low, high) * 100
+        merchant = seller or self.seller(mode, city)
+        online = mode in ("taxi", "air")
+        self.card(acct, moment, cents, merchant, city=None if online else city, online=online)
+
+    def hotel(self, city: str) -> dict[str, Any]:
+        n = self.rng.randrange(len(_HOTEL_BRANDS))
+        return self.town("HTL", city, n, "7011", _HOTEL_BRANDS[n])
+
+    def trafficking(self, acct: _Account) -> None:
+        """Over 2-4 weeks, four or more of FinCEN's and FATF's red flags together, at least one
+        of them strong (escort ads, round wires to high-risk countries, paying for others)."""
+        rng = self.rng
+        length = rng.randint(14, min(28, self.days - 1))
+        first = rng.randint(0, self.days - length)
+        days = list(range(first, first + length))
+        strong = rng.sample(("ads", "wire", "many"), rng.choice((1, 1, 2, 2, 3)))
+        many = rng.choice(("tickets", "tickets", "rooms", "both")) if "many" in strong else ""
+        forced = ["transport"] if many in ("tickets", "both") else []
+        optional = [w for w in ("hotels", "transport", "topups", "night") if w not in forced]
+        need = max(0, 4 - len(strong) - len(forced))
+        weak = set(forced) | set(rng.sample(optional, rng.randint(need, len(optional))))
+        at_night = "night" in weak
+        cities = rng.sample(_CITY_NAMES, rng.randint(3, 5))
+
+        def when(day: int) -> int:
+            return self.night(day) if at_night and rng.random() < 0.85 else _at(rng, day, 8, 20)
+
+        if "ads" in strong:  # escort and adult listings, boosted again and again
+            sites = rng.sample(self.ad_sites, rng.randint(1, 3))
+            for _ in range(rng.randint(2, 6)):
+                cents = rng.choice(_AD_PRICES) * 100
+                self.card(acct, when(rng.choice(days)), cents, rng.choice(sites), online=True)
+        if "hotels" in weak:  # short stays in three to five cities
+            for city in cities:
+                day = rng.choice(days[:-1])
+                nights = rng.randint(1, 3)
+                cents = nights * rng.randint(35, 120) * 10_00
+                moment = self.night(day) if at_night else _at(rng, day, 12, 19)
+                self.card(acct, moment, cents, self.hotel(city), city=city)
+        if "transport" in weak:
+            for _ in range(rng.randint(4, 8)):
+                mode = rng.choice(("rail", "coach", "taxi", "taxi", "air"))
+                self.ticket(acct, when(rng.choice(days)), mode, rng.choice(cities))
+        if many in ("tickets", "both"):  # three to five tickets at once, on two or three days
+            for day in sorted(rng.sample(days, rng.randint(2, 3))):
+                mode = rng.choice(("rail", "coach", "air"))
+                city = rng.choice(cities)
+                price = {"rail": rng.randint(45, 400), "coach": rng.randint(60, 320)}.get(
+                    mode, rng.randint(450, 1800)
+                )
+                moment = when(day)
+                seller = self.seller(mode, city)
+                for _ in range(rng.randint(3, 5)):
+                    self.ticket(acct, moment, mode, city, price * 100, seller)
+                    moment += rng.randint(20, 90)
+        if many in ("rooms", "both"):  # two or three rooms at one hotel the same night, twice
+            for day in sorted(rng.sample(days[:-1], 2)):
+                city = rng.choice(cities)
+                hotel = self.hotel(city)
+                price = rng.randint(30, 90) * 10_00
+                moment = self.night(day) if at_night else _at(rng, day, 14, 20)
+                for _ in range(rng.randint(2, 3)):
+                    self.card(acct, moment, price, hotel, city=city)
+                    moment += rng.randint(30, 300)
+        if "topups" in weak:  # prepaid top-ups, several a week, and spare SIM cards
+            for _ in range(rng.randint(5, 10)):
+                day = rng.choice(days)
+                cents = rng.choice((20, 30, 50, 50, 100, 100, 200)) * 100
+                if rng.random() < 0.6:
+                    city = rng.choice([acct.city, *cities])
+                    n = rng.randrange(len(_TOPUP_BRANDS))
+                    kiosk = self.town("TOP", city, n, "4814", _TOPUP_BRANDS[n])
+                    self.card(acct, when(day), cents, kiosk, city=city)
+                else:
+                    site = rng.choice(self.recharge)
+                    self.card(acct, when(day), max(cents, 50_00), site, online=True)
+            if rng.random() < 0.5:
+                city = rng.choice([acct.city, *cities])
+                shop = self.town("GSM", city, 0, "4812", "Boutique GSM")
+                for _ in range(rng.randint(1, 3)):
+                    self.card(
+                        acct, when(rng.choice(days)), rng.choice((30, 50)) * 100, shop, city=city
+                    )
+        if at_night:  # bars, night snacks, fuel and cash between 22:00 and 05:00
+            for _ in range(rng.randint(8, 16)):
+                city = rng.choice([acct.city, acct.city, *cities])
+                n = rng.randrange(len(_NIGHT_PLACES))
+                mcc, brand, low, high = _NIGHT_PLACES[n]
+                place = self.town("NIT", city, n, mcc, brand)
+                self.card(
+                    acct,
+                    self.night(rng.choice(days)),
+                    rng.randint(low, high) * 100,
+                    place,
+                    city=city,
+                )
+            for _ in range(rng.randint(0, 3)):
+                self.out.txn(
+                    acct,
+                    self.night(rng.choice(days)),
+                    "cash_withdrawal",
+                    "out",
+                    rng.choice(_ATM_AMOUNTS) * 100,
+                    channel="atm",
+                    city=rng.choice([acct.city, *cities]),
+                    rng=rng,
+                )
+            self.thin.append((acct.account_id, first * _DAY, (first + length) * _DAY))
+        if "wire" in strong:  # round sums to one to three people in high-risk countries
+            parties = []
+            for country in rng.sample(sorted(_HIGH_RISK_PAYEES), rng.randint(1, 2)):
+                banks, names = _HIGH_RISK_PAYEES[country]
+                for name in rng.sample(names, rng.randint(1, 2)):
+                    parties.append(_payee(rng, country, name, rng.choice(banks)))
+            parties = parties[:3]
+            for _ in range(rng.randint(2, 5)):
+                unit = rng.choice((500_00, 1000_00))
+                cents = rng.randint(2, 10) * unit
+                self.wire(acct, when(rng.choice(days)), cents, rng.choice(parties))
+
+    def business_traveller(self, acct: _Account) -> None:
+        """Hard negative: trips to three or four cities, one ticket and one room each, late
+        dinners; now and then a trip abroad. Nothing paid for anyone else."""
+        rng = self.rng
+        cities = rng.sample([c for c in _CITY_NAMES if c != acct.city], rng.randint(3, 4))
+        day = rng.randint(0, 2)
+        for city in cities:
+            nights = rng.randint(1, 3)
+            if day + nights >= self.days - 1:
+                break
+            air = city in _AIR_CITIES and acct.city in _AIR_CITIES and rng.random() < 0.4
+            mode = "air" if air else "rail"
+            self.ticket(acct, _at(rng, day, 6, 9), mode, acct.city)
+            for night in range(nights):
+                self.ticket(acct, _at(rng, day + night, 17, 20), "taxi", city)
+                place = self.town("DIN", city, 0, "5812", "Brasserie du Centre")
+                self.card(
+                    acct,
+                    _at(rng, day + night, 19.5, 22.5),
+                    rng.randint(150, 600) * 100,
+                    place,
+                    city=city,
+                )
+            checkout = day + nights
+            cents = nights * rng.randint(60, 150) * 10_00
+            self.card(acct, _at(rng, checkout, 7, 9.5), cents, self.hotel(city), city=city)
+            self.ticket(acct, _at(rng, checkout, 10, 16), mode, city)
+            day = checkout + rng.randint(1, 4)
+        if rng.random() < 0.35 and day + 4 < self.days:
+            self.trip_abroad(acct, day)
+
+    def trip_abroad(self, acct: _Account, first_day: int) -> None:
+        """A few days abroad (hotel, dinners, logins from there), placed where the account's own
+        traffic does nothing that a takeover rule could read as draining."""
+        rng = self.rng
+        length = rng.randint(2, 4)
+        last_day = self.days - length - 1
+        if last_day < first_day:
+            return
+        entries = self.ext.ledger.get(acct.account_id, [])
+        for _ in range(40):
+            moment = _at(rng, rng.randint(first_day, last_day), 8, 12)
+            if _calm(entries, moment - _DAY, moment + length * _DAY + _CALM):
+                break
+        else:
+            return
+        until = moment + length * _DAY
+        country = rng.choice(("FR", "ES"))
+        city = rng.choice(_FOREIGN_CITIES[country])
+        ip = _public_ip(rng, country)
+        airline = self.airlines[0]
+        self.card(
+            acct,
+            moment - rng.randint(2, 10) * _HOUR,
+            rng.randint(1800, 4500) * 100,
+            airline,
+            online=True,
+        )
+        _access(
+            self.out,
+            acct,
+            moment + rng.randint(3, 6) * _HOUR,
+            acct.devices[0],
+            ip,
+            country=country,
+            city=city,
+        )
+        hotels, _rail, food = _TRIP_MERCHANTS[country]
+        names = (*hotels, *_rail, *food)
+        for night in range(length):
+            name = rng.choice(food)
+            merchant = _site(f"TRV{country}", names.index(name), "5812", name, country)
+            when = _within(rng, moment + night * _DAY, moment + (night + 1) * _DAY, 18, 21.5)
+            self.card(acct, when, rng.randint(300, 900) * 100, merchant, city=city, country=country)
+        name = rng.choice(hotels)
+        merchant = _site(f"TRV{country}", names.index(name), "7011", name, country)
+        cents = length * rng.randint(120, 250) * 10_00
+        self.card(
+            acct,
+            _within(rng, until - 8 * _HOUR, until, 6, 10),
+            cents,
+            merchant,
+            city=city,
+            country=country,
+        )
+        self.ext.trips[acct.account_id] = (moment, until)
+        self.ext.sessions[acct.account_id] = _Sessions(trip=(moment, until, country, city, ip))
+
+    def night_shift(self, acct: _Account) -> None:
+        """Hard negative: a nurse or guard on nights: snacks, fuel and pharmacy between 22:00 and
+        05:00 most weeks, a ride-hailing taxi to work or home."""
+        rng = self.rng
+        for day in range(self.days - 1):
+            if rng.random() < 0.4:
+                continue
+            for _ in range(rng.randint(1, 2)):
+                n = rng.choice((2, 4, 5, 6))
+                mcc, brand, low, high = _NIGHT_PLACES[n]
+                place = self.town("NIT", acct.city, n, mcc, brand)
+                self.card(acct, self.night(day), rng.randint(low, min(high, 300)) * 100, place)
+            if rng.random() < 0.6:
+                self.ticket(acct, self.night(day), "taxi", acct.city)
+
+    def family_holiday(self, acct: _Account) -> None:
+        """Hard negative: four plane tickets bought together once, one hotel, a week away."""
+        rng = self.rng
+        booked = rng.randint(0, self.days - 8)
+        going = booked + rng.randint(1, 4)
+        nights = rng.randint(3, min(6, self.days - 1 - going))
+        city = rng.choice([c for c in ("Agadir", "Marrakesh", "Tangier") if c != acct.city])
+        airline = rng.choice(self.airlines)
+        adult = rng.randint(600, 1800)
+        moment = _at(rng, booked, 18, 21.5)
+        for fare in (adult, adult, adult * 3 // 4, adult * 3 // 4):  # two adults, two children
+            self.card(acct, moment, fare * 100, airline, online=True)
+            moment += rng.randint(20, 90)
+        for day in range(going, going + nights):
+            place = rng.choice(self.pools.merchants[(city, "5812")])
+            self.card(
+                acct,
+                _at(rng, day, 11.5, 20.5),
+                rng.randint(250, 900) * 100,
+                _merchant(place),
+                city=city,
+            )
+        cents = nights * rng.randint(90, 250) * 10_00  # one family room
+        self.card(acct, _at(rng, going + nights, 7, 10), cents, self.hotel(city), city=city)
+
+    def topups_and_bus(self, acct: _Account) -> None:
+        """Hard negative: prepaid top-ups at the kiosk and bus rides, all month, at home."""
+        rng = self.rng
+        for _ in range(rng.randint(5, 10)):
+            n = rng.randrange(len(_TOPUP_BRANDS))
+            kiosk = self.town("TOP", acct.city, n, "4814", _TOPUP_BRANDS[n])
+            cents = rng.choice((10, 20, 20, 30, 50, 100)) * 100
+            self.card(acct, _at(rng, rng.randrange(self.days), 8, 20), cents, kiosk)
+        bus = self.pools.merchants[(acct.city, "4111")][0]  # Alsa
+        for _ in range(rng.randint(6, 15)):
+            self.card(
+                acct,
+                _at(rng, rng.randrange(self.days), 6.5, 19),
+                rng.choice((600, 800)),
+                _merchant(bus),
+            )
+        for _ in range(rng.randint(0, 2)):
+            self.ticket(acct, _at(rng, rng.randrange(self.days), 7, 17), "coach", acct.city)
+
+    def remittance(self, acct: _Account) -> None:
+        """Hard negative: one round sum sent home to family, once."""
+        rng = self.rng
+        country, bank, firsts, _families = _REMITTANCE_HOMES[
+            self.cast.remittance_homes[acct.account_id]
+        ]
+        surname = acct.name.split(" ", 1)[1]
+        party = _payee(rng, country, f"{rng.choice(firsts)} {surname}", bank)
+        cents = rng.randint(2, 12) * 500_00
+        self.wire(acct, _at(rng, rng.randrange(self.days), 9, 20), cents, party)
+
+    # -- OSINT and sanctions matches -------------------------------------------------------------
+
+    def pay_in_period(self, acct: _Account, party: dict[str, Any], low: int, high: int) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 2)):
+            cents = rng.randint(low, high) * 100_00
+            self.wire(acct, _at(rng, rng.randrange(self.days), 8, 21), cents, party)
+
+    def buy_online(self, acct: _Account, site: dict[str, Any]) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 3)):
+            cents = rng.randint(15, 250) * 10_00
+            self.card(acct, _at(rng, rng.randrange(self.days), 8, 22), cents, site, online=True)
+
+    def osint(self, acct: _Account, kind: str) -> None:
+        """An identifier of the account published by an OSINT source (another spelling), or a
+        payment to a name on OFAC's SDN list."""
+        rng = self.rng
+        if kind == "phone":
+            typology = "human_trafficking" if rng.random() < 0.7 else "cybercrime"
+            value = _phone_spelling(acct.customer["phone"], rng)
+            self.plan("phone", value, typology, [acct.account_id])
+        elif kind == "email":
+            email = acct.customer["email"]
+            value = email.upper() if rng.random() < 0.5 else email.capitalize()
+            typology = rng.choice(("human_trafficking", "cybercrime"))
+            self.plan("email", value, typology, [acct.account_id])
+        elif kind == "device":
+            self.plan("device", acct.devices[0].upper(), "cybercrime", [acct.account_id])
+        elif kind == "account":  # the account an ad or a scam asks deposits to be paid to
+            party = _external(rng, COUNTRY)
+            self.pay_in_period(acct, party, 5, 40)
+            typology = rng.choice(("human_trafficking", "cybercrime"))
+            self.plan("account", party["account_id"], typology, [acct.account_id])
+        elif kind == "merchant":
+            site = rng.choice(self.flagged)
+            self.buy_online(acct, site)
+            self.plan("merchant", site["merchant_id"].lower(), "cybercrime", [acct.account_id])
+        elif kind == "name":
+            name, country, bank, typology = _NAMED_PAYEES[self.named_uses % len(_NAMED_PAYEES)]
+            self.named_uses += 1
+            self.pay_in_period(acct, _payee(rng, country, name, bank), 10, 50)
+            value = name.upper() if rng.random() < 0.5 else "  ".join(name.lower().split())
+            self.plan("name", value, typology, [acct.account_id])
+        else:  # sdn: a payee on the sanctions list, spelled as the payer knew them
+            _ent, _listed, spellings, country, bank = _SDN_PAYEES[self.sdn_uses % len(_SDN_PAYEES)]
+            spelling = spellings[sum(divmod(self.sdn_uses, len(_SDN_PAYEES))) % len(spellings)]
+            self.sdn_uses += 1
+            self.pay_in_period(acct, _payee(rng, country, spelling, bank), 10, 80)
+
+    def osint_negative(self, acct: _Account, kind: str) -> None:
+        rng = self.rng
+        if kind == COMMON_NAMES:  # payees with everyday names, none of them sanctioned
+            for _ in range(rng.randint(1, 3)):
+                name = _COMMON_PAYEES[self.common_uses % len(_COMMON_PAYEES)]
+                self.common_uses += 1
+                self.pay_in_period(acct, _external(rng, COUNTRY, name), 3, 30)
+        elif kind == UNKNOWN_PHONE:  # one digit off the customer's own phone; nobody's number
+            phones = {a.customer["phone"] for a in self.ext.accounts}
+            phone = acct.customer["phone"]
+            for step in range(1, 10):
+                near = phone[:-1] + str((int(phone[-1]) + step) % 10)
+                if near not in phones:
+                    self.plan("phone", _phone_spelling(near, rng), "human_trafficking", [], False)
+                    break
+        elif kind == "phone":  # a recycled number: flagged, expired, then given to this customer
+            value = _phone_spelling(acct.customer["phone"], rng)
+            self.plan("phone", value, "human_trafficking", [acct.account_id], False)
+        elif kind == "account":
+            party = _external(rng, COUNTRY)
+            self.pay_in_period(acct, party, 5, 30)
+            self.plan("account", party["account_id"], "cybercrime", [acct.account_id], False)
+        else:  # merchant
+            site = self.formerly[self.common_uses % len(self.formerly)]
+            self.common_uses += 1
+            self.buy_online(acct, site)
+            self.plan(
+                "merchant", site["merchant_id"].lower(), "cybercrime", [acct.account_id], False
+            )
+
+    def rename_lookalikes(self) -> None:
+        """Counterparties named while the traffic was written (landlords, depositors, payees)
+        get a name no SDN entry resembles."""
+        for rec in self.out.records:
+            p = rec.payload
+            cp = p.get("counterparty") if p is not None else None
+            if p is not None and cp and isinstance(cp.get("name"), str) and _lookalike(cp["name"]):
+                p["counterparty"] = {**cp, "name": _unlike(cp["name"])}
+
+    def indicators(self) -> None:
+        """Time each planned indicator against every use of its identifier (all traffic is
+        written by now): a match is published before the first use or after the last, and
+        expires, if ever, after each account's first use; an expired one expired before any."""
+        rng = self.rng
+        plans: dict[tuple[str, str], list[_IndicatorPlan]] = {}
+        for plan in self.plans:
+            plans.setdefault((plan.type, _canonical(plan.type, plan.value)), []).append(plan)
+        uses = _identifier_uses(self.out.records, set(plans))
+        for key, group in plans.items():
+            seen = uses.get(key, {})
+            for plan in group:
+                firsts = [seen[a][0] for a in plan.accounts if a in seen]
+                lasts = [seen[a][1] for a in plan.accounts if a in seen]
+                if len(firsts) < len(plan.accounts):
+                    raise RuntimeError(f"indicator {key} is not used by {plan.accounts}")
+                if not plan.matches:  # whoever else uses it must not match either
+                    firsts = [first for first, _last in seen.values()]
+                expires: int | None
+                if not plan.accounts:  # nobody's identifier
+                    observed = rng.randint(-14 * _DAY, self.end - 1)
+                    expires = observed + rng.randint(60, 365) * _DAY if rng.random() < 0.5 else None
+                elif plan.matches:
+                    latest = max(lasts)
+                    if rng.random() < 0.5 and latest + _HOUR < self.end - _HOUR:
+                        observed = rng.randint(max(latest, -14 * _DAY) + _HOUR, self.end - _HOUR)
+                    else:
+                        observed = min(firsts) - rng.randint(_HOUR, 90 * _DAY)
+                    expires = None
+                    if rng.random() < 0.5:
+                        expires = max(
+                            observed + rng.randint(90, 720) * _DAY,
+                            max(firsts) + rng.randint(1, 60) * _DAY,
+                        )
+                else:  # expired before anyone here used the identifier
+                    expires = min(firsts) - rng.randint(1, 120) * _DAY
+                    observed = expires - rng.randint(60, 540) * _DAY
+                sources = _HT_SOURCES if plan.typology == "human_trafficking" else _CYBER_SOURCES
+                payload: dict[str, Any] = {
+                    "indicator_id": "",
+                    "observed_at": "",
+                    "type": plan.type,
+                    "value": plan.value,
+                    "typology": plan.typology,
+                    "source": rng.choice(sources),
+                    "confidence": round(rng.uniform(0.5, 0.95), 2),
+                }
+                if expires is not None:
+                    payload["expires_at"] = _rfc3339(self.start + timedelta(seconds=expires))
+                self.out.add(TOPIC_INDICATORS, plan.value, observed, payload)
+
+
+def _payee(rng: random.Random, country: str, name: str, bank: str) -> dict[str, Any]:
+    """An account at another bank, anywhere, whose bank the caller knows."""
+    account_id = f"EXT-{country}-{rng.randrange(10**10):010d}"
+    return {"account_id": account_id, "name": name, "bank": bank, "country": country}
+
+
+def _is_night(offset: int) -> bool:
+    return (offset - _NIGHT_START_UTC) % _DAY < _NIGHT_LENGTH
+
+
+def _identifier_uses(
+    records: list[_Record], wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, tuple[int, int]]]:
+    """(type, canonical value) -> account -> (first, last) offset of the events that use it."""
+    found: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+
+    def use(kind: str, value: Any, account: str, offset: int) -> None:
+        if not isinstance(value, str):
+            return
+        key = (kind, _canonical(kind, value))
+        if key in wanted:
+            first, last = found.setdefault(key, {}).get(account, (offset, offset))
+            found[key][account] = (min(first, offset), max(last, offset))
+
+    for rec in records:
+        p = rec.payload
+        if p is None or rec.topic == TOPIC_INDICATORS:
+            continue
+        account = p["account_id"]
+        use("device", p.get("device_id"), account, rec.offset)
+        customer = p.get("customer")
+        if customer:
+            use("phone", customer.get("phone"), account, rec.offset)
+            use("email", customer.get("email"), account, rec.offset)
+            use("name", customer.get("name"), account, rec.offset)
+        cp = p.get("counterparty")
+        if cp and p.get("kind") == "transfer":
+            use("account", cp.get("account_id"), account, rec.offset)
+            use("name", cp.get("name"), account, rec.offset)
+        merchant = p.get("merchant")
+        if merchant:
+            use("merchant", merchant.get("merchant_id"), account, rec.offset)
+    return found
 
 
 def _indicators(out: _Emitter, rng: random.Random, start: datetime, days: int) -> None:

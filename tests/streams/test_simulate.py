@@ -4,11 +4,20 @@ Each typology has a checker written from its definition. Every labelled account 
 injected shape (strict figures); no account outside a typology's labels (ordinary accounts,
 hard negatives, other typologies) may show even a looser shape, near the detectors' defaults.
 That is how the ordinary population is kept free of accidental patterns.
+
+The typologies added last are checked on a 3,000-account, 30-day run (the size `txmon
+evaluate` is run at) against the rules their detectors are meant to apply: four trafficking
+red flags with a strong one within 28 days; identity rings (a document behind two names, a
+phone, e-mail or device behind three names at three addresses); OSINT indicators matched after
+normalisation before they expire, and payees named as on the SDN list in any spelling. Their
+labels must be exactly the accounts these reference checks find.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,6 +62,11 @@ NO_NEW_TYPOLOGIES: dict[str, Any] = {
     "card_testing_negative_share": 0.0,
     "account_takeover_share": 0.0,
     "account_takeover_negative_share": 0.0,
+    **{
+        f"{typology}_{kind}": 0.0
+        for typology in ("trafficking_indicators", "shared_identity", "osint_match")
+        for kind in ("share", "negative_share")
+    },
 }
 MINUTE, HOUR, DAY = 60, 3_600, 86_400
 PROBE_MCCS = {"5815", "5816", "5817", "5818", "8398", "4816"}
@@ -60,6 +74,9 @@ RESALE_MCCS = {"5732", "5045", "5944", "6540", "5946"}
 # what the account-takeover detector counts as resellable (a superset)
 RESELLABLE_MCCS = RESALE_MCCS | {"5734", "5094", "5722"}
 CONFIG = SimulationConfig(accounts=800, seed=5, invalid_messages=30)
+BIG = SimulationConfig(accounts=3000, days=30, seed=2)  # the size the evaluation runs at
+ADDED = ("trafficking_indicators", "shared_identity", "osint_match")
+ADDED_NEGATIVES = {t: HARD_NEGATIVES_BY_TYPOLOGY[t] for t in ADDED}
 
 
 def digest(sim: Simulation) -> str:
@@ -491,6 +508,15 @@ def test_same_config_gives_byte_identical_traffic() -> None:
     assert [m.value for m in other.messages] != [m.value for m in first.messages[:100]]
 
 
+def test_without_the_added_typologies_the_traffic_is_what_it_was_before_them() -> None:
+    """With the trafficking, shared-identity and OSINT shares at 0 the simulator writes exactly
+    what it wrote before those three existed (digest of that version's output)."""
+    zero = {f"{t}_{kind}": 0.0 for t in ADDED for kind in ("share", "negative_share")}
+    sim = simulate(SimulationConfig(accounts=300, seed=3, invalid_messages=20, **zero))
+    assert digest(sim) == "9991e5c8e679de79e3c2e7d93916c2a5fba64b63cf86996c0eb8dc40104cc16a"
+    assert not set(ADDED) & {code for codes in sim.labels.values() for code in codes}
+
+
 def test_without_the_new_typologies_the_traffic_is_the_structuring_only_traffic() -> None:
     """With the new shares at 0 the simulator writes exactly what it wrote before they existed
     (digest of that version's output for this configuration)."""
@@ -536,9 +562,12 @@ def test_every_typology_is_labelled_at_the_default_shares(sim: Simulation) -> No
         "mule_account",
         "card_testing",
         "account_takeover",
+        "trafficking_indicators",
+        "shared_identity",
+        "osint_match",
     }
     assert counts["structuring"] == 16  # 2 % of 800
-    for typology in ("funnel_account", "mule_account", "card_testing", "account_takeover"):
+    for typology in set(counts) - {"structuring"}:
         assert counts[typology] == 12, typology  # 1.5 % of 800
     assert set(sim.hard_negatives.values()) == set(HARD_NEGATIVE_KINDS)
 
@@ -715,3 +744,476 @@ def test_ordinary_accounts_log_in_a_few_times_a_week_from_their_own_devices(
         rates.append(sum(o["t"] >= book.start for o in logins) / weeks)
     rates.sort()
     assert 1.5 <= rates[len(rates) // 2] <= 6.0  # the median customer
+
+
+# --- trafficking indicators, shared identities, OSINT matches (a 3,000-account run) ----------
+
+ADS_MCCS = {"7273", "5967", "7311"}
+TRANSPORT_MCCS = {"4111", "4112", "4131", "4121", "4511"}
+TOPUP_MCCS = {"4814", "4812"}
+STRONG = {"ads", "wire", "many"}
+# FATF call for action and increased monitoring (October 2024), and conflict zones
+HIGH_RISK = set(
+    "KP IR MM DZ AO BG BF CM CI HR CD HT KE LB ML MC MZ NA NG PH ZA SS SY TZ VE VN YE LY SD".split()
+)
+# The ten OFAC SDN entries (list of 2024-05-03) the simulator's payers pay: listed name and
+# the aliases of the entry's Remarks.
+SDN_NAMES = (
+    "GHERMAY, Ermias",
+    "FITWI, Abd al-Razzak",
+    "MILAD, Abd al-Rahman",
+    "al-Bija",
+    "DABBASHI, Ahmed",
+    "Amu",
+    "ZHAO WEI TCO",
+    "KINGS ROMANS INTERNATIONAL (HK) CO., LIMITED",
+    "SU, Guiqin",
+    "SU, Madame",
+    "KINAHAN ORGANIZED CRIME GROUP",
+    "KOCG",
+    "UZUH, Richard Izuchukwu",
+    "JAMMEH, Zineb Souma Yahya",
+)
+# names of the pools that a fuzzy SDN screen confuses with a listed one (never used)
+LOOKALIKES = {"Ahmed El Khatib", "Mehdi El Mansouri", "Salma Jabri", "Said Saidi", "Imane Hajji"}
+
+
+def name_key(name: str) -> str:
+    """Accents, case, punctuation and word order folded away."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    return " ".join(sorted(re.sub(r"[^a-z0-9]+", " ", text).split()))
+
+
+SDN_KEYS = {name_key(name) for name in SDN_NAMES}
+
+
+def canonical(kind: str, value: str) -> str:
+    """The matching rules the detectors apply."""
+    text = value.strip()
+    if kind == "phone":
+        digits = re.sub(r"[\s().\-/]", "", text)
+        return "+" + digits[2:] if digits.startswith("00") else digits
+    if kind in ("email", "device", "merchant"):
+        return text.lower()
+    if kind == "name":
+        return " ".join(text.casefold().split())
+    return text
+
+
+@pytest.fixture(scope="module")
+def big() -> Simulation:
+    return simulate(BIG)
+
+
+@pytest.fixture(scope="module")
+def big_book(big: Simulation) -> Book:
+    return parse(big, BIG)
+
+
+def night(t: int) -> bool:
+    """22:00 to 05:00 Morocco time (UTC+1)."""
+    return not 4 * HOUR <= t % DAY < 21 * HOUR
+
+
+def trafficking_flags(txns: list[dict[str, Any]], lo: int, hi: int, rooms_days: int) -> set[str]:
+    """The red flags of FinCEN's and FATF's guidance that the events in [lo, hi) show."""
+    window = [o for o in txns if lo <= o["t"] < hi and approved(o)]
+    cards = [o for o in window if o["kind"] == "card_payment"]
+
+    def mcc(o: dict[str, Any]) -> str | None:
+        return (o.get("merchant") or {}).get("mcc")
+
+    flags = set()
+    if any(mcc(o) in ADS_MCCS for o in cards):
+        flags.add("ads")
+    if len({o["location"]["city"] for o in cards if mcc(o) == "7011"}) >= 3:
+        flags.add("hotels")
+    if sum(mcc(o) in TRANSPORT_MCCS for o in cards) >= 4:
+        flags.add("transport")
+    if sum(mcc(o) in TOPUP_MCCS for o in cards) >= 3:
+        flags.add("topups")
+    late = sum(night(o["t"]) for o in window)
+    if late >= 8 and late >= 0.4 * len(window):
+        flags.add("night")
+    if any(
+        o["kind"] == "transfer"
+        and o["direction"] == "out"
+        and (o.get("counterparty") or {}).get("country") in HIGH_RISK
+        and o["cents"] % 500_00 == 0
+        for o in window
+    ):
+        flags.add("wire")
+    # paying for others: >= 3 tickets at one seller within 30 minutes on >= 2 days, or >= 2
+    # rooms at one hotel within an hour (on `rooms_days` days)
+    bought: dict[str, list[int]] = defaultdict(list)
+    for o in cards:
+        if mcc(o) in TRANSPORT_MCCS | {"7011"}:
+            bought[o["merchant"]["merchant_id"] + "|" + str(mcc(o))].append(o["t"])
+    ticket_days, room_days = set(), set()
+    for key, times in bought.items():
+        times.sort()
+        for i, t in enumerate(times):
+            if key.endswith("7011"):
+                if i + 1 < len(times) and times[i + 1] - t <= HOUR:
+                    room_days.add(t // DAY)
+            elif i + 2 < len(times) and times[i + 2] - t <= 30 * MINUTE:
+                ticket_days.add(t // DAY)
+    if len(ticket_days) >= 2 or len(room_days) >= rooms_days:
+        flags.add("many")
+    return flags
+
+
+def trafficking_shape(book: Book, account: str, *, strict: bool) -> bool:
+    """Four or more flags, a strong one among them, within some 28 days. Strict (labelled
+    accounts): rooms for others on two nights; loose (everyone else): on one."""
+    txns = book.txns.get(account, [])
+    if not trafficking_flags(txns, -(10**12), 10**12, 1) & STRONG:
+        return False
+    for day in range(BIG.days):
+        lo = book.start + day * DAY
+        flags = trafficking_flags(txns, lo, lo + 28 * DAY, 2 if strict else 1)
+        if len(flags) >= 4 and flags & STRONG:
+            return True
+    return False
+
+
+def opened_customers(book: Book) -> dict[str, dict[str, Any]]:
+    return {
+        account: o["customer"]
+        for account, events in book.access.items()
+        for o in events
+        if o["kind"] == "opened"
+    }
+
+
+def identity_groups(book: Book) -> dict[tuple[str, str], set[str]]:
+    """Accounts by identity document, phone, e-mail and device (normalised)."""
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for account, customer in opened_customers(book).items():
+        groups[("document", customer["id_document"])].add(account)
+        groups[("phone", canonical("phone", customer["phone"]))].add(account)
+        groups[("email", canonical("email", customer["email"]))].add(account)
+    for account in book.accounts:
+        for o in book.access.get(account, []) + book.txns.get(account, []):
+            if o.get("device_id"):
+                groups[("device", o["device_id"].lower())].add(account)
+    return groups
+
+
+def rings(book: Book) -> set[str]:
+    """A document behind 2+ names; a phone, e-mail or device behind 3+ accounts with 3+ names
+    and 3+ addresses."""
+    customers = opened_customers(book)
+    found: set[str] = set()
+    for (kind, _value), accounts in identity_groups(book).items():
+        names = {customers[a]["name"].casefold() for a in accounts}
+        addresses = {customers[a]["address"] for a in accounts}
+        if kind == "document" and len(names) >= 2:
+            found |= accounts
+        elif kind != "document" and len(accounts) >= 3 and min(len(names), len(addresses)) >= 3:
+            found |= accounts
+    return found
+
+
+def identifier_uses(book: Book) -> dict[tuple[str, str], dict[str, list[int]]]:
+    """(type, canonical value) -> account -> times it used that identifier."""
+    uses: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for account in book.accounts:
+        for o in book.access.get(account, []) + book.txns.get(account, []):
+            if o.get("device_id"):
+                uses[("device", canonical("device", o["device_id"]))][account].append(o["t"])
+            customer = o.get("customer")
+            if customer:
+                for kind in ("phone", "email", "name"):
+                    uses[(kind, canonical(kind, customer[kind]))][account].append(o["t"])
+            cp = o.get("counterparty") or {}
+            if o.get("kind") == "transfer":
+                for kind, field_name in (("account", "account_id"), ("name", "name")):
+                    if cp.get(field_name):
+                        uses[(kind, canonical(kind, cp[field_name]))][account].append(o["t"])
+            merchant_id = (o.get("merchant") or {}).get("merchant_id")
+            if merchant_id:
+                uses[("merchant", canonical("merchant", merchant_id))][account].append(o["t"])
+    return uses
+
+
+def indicators(sim: Simulation) -> list[dict[str, Any]]:
+    return [orjson.loads(m.value) for m in sim.messages if m.topic == "osint.indicators"]
+
+
+def indicator_matches(sim: Simulation, book: Book) -> dict[str, list[dict[str, Any]]]:
+    """Account -> the indicators that match one of its uses (before their `expires_at`)."""
+    uses = identifier_uses(book)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for ind in indicators(sim):
+        expires = seconds(ind["expires_at"]) if ind.get("expires_at") else None
+        for account, times in uses.get(
+            (ind["type"], canonical(ind["type"], ind["value"])), {}
+        ).items():
+            if expires is None or min(times) < expires:
+                found[account].append(ind)
+    return found
+
+
+def sdn_payers(book: Book) -> set[str]:
+    return {
+        account
+        for account in book.accounts
+        for o in book.txns.get(account, [])
+        if o["kind"] == "transfer"
+        and name_key((o.get("counterparty") or {}).get("name") or "") in SDN_KEYS
+    }
+
+
+def test_the_added_typologies_are_labelled_at_3000_accounts(big: Simulation) -> None:
+    counts = {t: len(labelled(big, t)) for t in TYPOLOGIES}
+    assert counts["structuring"] == 60
+    assert all(count == 45 for t, count in counts.items() if t != "structuring"), counts
+    kinds = set(big.hard_negatives.values())
+    for typology, negatives in ADDED_NEGATIVES.items():
+        assert set(negatives) <= kinds, typology
+    assert set(HARD_NEGATIVE_KINDS) == kinds
+    assert not set(big.hard_negatives) & set(big.labels)
+    # a fifth of the OSINT matches fall on trafficking accounts (the phone of an escort ad)
+    both = labelled(big, "osint_match") & labelled(big, "trafficking_indicators")
+    assert 3 <= len(both) <= 20
+
+
+def test_every_message_of_the_3000_account_run_is_valid(big: Simulation) -> None:
+    for m in big.messages:
+        assert not isinstance(decode(MODELS[m.topic], m.value, m.key), Rejection), m.value
+
+
+def test_the_added_typologies_are_deterministic() -> None:
+    config = SimulationConfig(accounts=300, seed=9)
+    first, second = simulate(config), simulate(config)
+    assert digest(first) == digest(second)
+    assert set(ADDED) <= {code for codes in first.labels.values() for code in codes}
+
+
+def test_no_event_precedes_its_account_opening(big_book: Book) -> None:
+    for account in big_book.accounts:
+        events = big_book.txns.get(account, []) + big_book.access.get(account, [])
+        assert min(o["t"] for o in events) >= big_book.opened[account], account
+
+
+@pytest.mark.parametrize("typology", sorted(SHAPES))
+def test_at_3000_accounts_only_the_labelled_show_the_older_typologies(
+    big: Simulation, big_book: Book, typology: str
+) -> None:
+    strict, loose = SHAPES[typology]
+    accounts = labelled(big, typology)
+    assert [a for a in sorted(accounts) if not strict(big_book, a)] == []
+    others = sorted(big_book.accounts - accounts)
+    assert [
+        (a, big.labels.get(a), big.hard_negatives.get(a)) for a in others if loose(big_book, a)
+    ] == []
+
+
+def test_trafficking_accounts_show_four_red_flags_and_nobody_else_does(
+    big: Simulation, big_book: Book
+) -> None:
+    accounts = labelled(big, "trafficking_indicators")
+    assert [a for a in sorted(accounts) if not trafficking_shape(big_book, a, strict=True)] == []
+    others = sorted(big_book.accounts - accounts)
+    matches = [
+        (a, big.hard_negatives.get(a, big.labels.get(a)))
+        for a in others
+        if trafficking_shape(big_book, a, strict=False)
+    ]
+    assert matches == []
+
+
+def test_trafficking_flags_vary_and_negatives_show_some_of_them(
+    big: Simulation, big_book: Book
+) -> None:
+    """Each flag is on some trafficking accounts (and off on others); each negative shows the
+    flags it is meant to confuse with, never four with a strong one."""
+    seen: dict[str, int] = defaultdict(int)
+    for account in labelled(big, "trafficking_indicators"):
+        for flag in trafficking_flags(big_book.txns[account], -(10**12), 10**12, 2):
+            seen[flag] += 1
+    assert set(seen) == {"ads", "wire", "many", "hotels", "transport", "topups", "night"}
+    assert all(count < 45 for count in seen.values()), seen
+    expected = {
+        "business_traveller_many_cities": {"hotels", "transport"},
+        "night_shift_worker": {"night", "transport"},
+        "family_holiday_tickets_for_four": {"transport"},
+        "phone_top_ups_and_bus": {"topups", "transport"},
+        "remittance_to_family_high_risk_country": {"wire"},
+    }
+    for account, kind in big.hard_negatives.items():
+        if kind in expected:
+            period = BIG.days * DAY
+            start = big_book.start
+            flags = trafficking_flags(big_book.txns[account], start, start + period, 1)
+            assert expected[kind] <= flags or kind == "business_traveller_many_cities", (
+                account,
+                kind,
+                flags,
+            )
+    travellers = [a for a, k in big.hard_negatives.items() if k == "business_traveller_many_cities"]
+    hotels = [
+        len(
+            {
+                o["location"]["city"]
+                for o in big_book.txns[a]
+                if (o.get("merchant") or {}).get("mcc") == "7011"
+            }
+        )
+        for a in travellers
+    ]
+    assert max(hotels) >= 3
+
+
+def test_shared_identity_labels_are_exactly_the_rings(big: Simulation, big_book: Book) -> None:
+    assert rings(big_book) == labelled(big, "shared_identity")
+    customers = opened_customers(big_book)
+    kinds = set()
+    for (kind, _value), accounts in identity_groups(big_book).items():
+        if accounts <= labelled(big, "shared_identity") and len(accounts) >= 2:
+            kinds.add(kind)
+    assert kinds == {"document", "phone", "email", "device"}
+    # a ring's accounts were opened within three weeks of each other
+    for (kind, _value), accounts in identity_groups(big_book).items():
+        if len(accounts) >= 2 and accounts <= labelled(big, "shared_identity") and kind != "device":
+            opened = [big_book.opened[a] for a in accounts]
+            assert max(opened) - min(opened) <= 21 * DAY
+            assert len({customers[a]["name"] for a in accounts}) == len(accounts)
+
+
+def test_shared_identity_negatives_share_identifiers_innocently(
+    big: Simulation, big_book: Book
+) -> None:
+    customers = opened_customers(big_book)
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for account, kind in big.hard_negatives.items():
+        by_kind[kind].add(account)
+    groups = identity_groups(big_book)
+    # families: one address and landline for 3-4 people with their own documents and a tablet
+    families: dict[str, set[str]] = defaultdict(set)
+    for account in by_kind["family_at_one_address"]:
+        families[customers[account]["address"]].add(account)
+    assert families and all(3 <= len(members) <= 4 for members in families.values())
+    for members in families.values():
+        assert len({customers[a]["phone"] for a in members}) == 1
+        assert next(iter({customers[a]["phone"] for a in members})).startswith("+2125")
+        assert len({customers[a]["id_document"] for a in members}) == len(members)
+        assert len({customers[a]["name"] for a in members}) == len(members)
+        assert any(accounts == members for (k, _v), accounts in groups.items() if k == "device")
+    # one person, two banks: same name and document, the second account at TXC-MA
+    pairs = [
+        accounts
+        for (kind, _value), accounts in groups.items()
+        if kind == "document" and accounts <= by_kind["same_person_two_banks"]
+    ]
+    assert pairs and all(len(p) == 2 and len({customers[a]["name"] for a in p}) == 1 for p in pairs)
+    for pair in pairs:
+        institutions = {o["institution"] for a in pair for o in big_book.txns.get(a, [])}
+        assert institutions == {"TXB-MA", "TXC-MA"}
+    # couples: two names behind one laptop, one address
+    couples = [
+        accounts
+        for (kind, _value), accounts in groups.items()
+        if kind == "device" and len(accounts) > 1 and accounts <= by_kind["couple_sharing_a_device"]
+    ]
+    assert couples and all(len(c) == 2 for c in couples)
+    assert all(len({customers[a]["address"] for a in c}) == 1 for c in couples)
+    assert all(len({customers[a]["name"] for a in c}) == 2 for c in couples)
+    # a public IP behind many unrelated customers
+    ips: dict[str, set[str]] = defaultdict(set)
+    for account in big_book.accounts:
+        for o in big_book.access.get(account, []):
+            if o.get("ip"):
+                ips[o["ip"]].add(account)
+    crowded = [
+        accounts
+        for accounts in ips.values()
+        if len(accounts) >= 5 and accounts <= by_kind["customers_sharing_a_public_ip"]
+    ]
+    assert crowded and sum(map(len, crowded)) == len(by_kind["customers_sharing_a_public_ip"])
+    assert not rings(big_book) & set(big.hard_negatives)
+
+
+def test_osint_labels_are_exactly_the_indicator_and_sanctions_matches(
+    big: Simulation, big_book: Book
+) -> None:
+    matches = indicator_matches(big, big_book)
+    payers = sdn_payers(big_book)
+    assert set(matches) | payers == labelled(big, "osint_match")
+    assert len(payers) >= 10
+    assert not set(matches) & set(big.hard_negatives)
+    # every kind of identifier is matched, and always in another spelling than the account's
+    # (account ids excepted: they are compared as they are)
+    kinds = {ind["type"] for found in matches.values() for ind in found}
+    assert kinds == {"phone", "email", "device", "account", "merchant", "name"}
+    uses = identifier_uses(big_book)
+    raw = {
+        (o.get("customer") or {}).get(k)
+        for events in big_book.access.values()
+        for o in events
+        for k in ("phone", "email")
+    } | {o.get("device_id") for events in big_book.access.values() for o in events}
+    raw |= {(o.get("merchant") or {}).get("merchant_id") for t in big_book.txns.values() for o in t}
+    raw |= {(o.get("counterparty") or {}).get("name") for t in big_book.txns.values() for o in t}
+    before = after = 0
+    for account, found in matches.items():
+        for ind in found:
+            if ind["type"] != "account":
+                assert ind["value"] not in raw, ind
+            times = uses[(ind["type"], canonical(ind["type"], ind["value"]))][account]
+            observed = seconds(ind["observed_at"])
+            before += observed < min(times)
+            after += observed > max(times)
+    assert before and after
+
+
+def test_sanctions_payees_are_spelled_in_many_ways(big_book: Book) -> None:
+    names = {
+        o["counterparty"]["name"]
+        for account in sdn_payers(big_book)
+        for o in big_book.txns[account]
+        if o["kind"] == "transfer" and name_key(o["counterparty"]["name"]) in SDN_KEYS
+    }
+    listed = {n.casefold() for n in SDN_NAMES}
+    assert len({name_key(n) for n in names}) >= 9  # nine of the ten entries or more
+    assert any(n.casefold() not in listed and "," not in n for n in names)  # First Last
+    assert any(n != n.encode("ascii", "ignore").decode() for n in names)  # accents
+    assert any(n.islower() for n in names)
+    assert any(n.casefold() in {"al-bija", "madame su"} for n in names)  # an alias
+
+
+def test_osint_negatives_come_close_and_do_not_match(big: Simulation, big_book: Book) -> None:
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for account, kind in big.hard_negatives.items():
+        by_kind[kind].add(account)
+    uses = identifier_uses(big_book)
+    inds = indicators(big)
+    # expired: the identifier is in an indicator, every use came after it expired
+    expired = set()
+    for ind in inds:
+        users = uses.get((ind["type"], canonical(ind["type"], ind["value"])), {})
+        for account, times in users.items():
+            if account in by_kind["indicator_expired_before_use"]:
+                assert min(times) > seconds(ind["expires_at"])
+                expired.add(account)
+    assert expired == by_kind["indicator_expired_before_use"]
+    # a phone one digit off a customer's, which nobody has
+    customers = opened_customers(big_book)
+    phones = {c["phone"] for c in customers.values()}
+    near = {canonical("phone", ind["value"]) for ind in inds if ind["type"] == "phone"} - phones
+    for account in by_kind["indicator_phone_no_customer_has"]:
+        own = customers[account]["phone"]
+        assert any(p[:-1] == own[:-1] for p in near), account
+    # common names paid, none of them on the list, none of the pools' look-alikes anywhere
+    for account in by_kind["common_names_not_sanctioned"]:
+        names = [
+            o["counterparty"]["name"] for o in big_book.txns[account] if o["kind"] == "transfer"
+        ]
+        assert names and not {name_key(n) for n in names} & SDN_KEYS
+    everyone = {c["name"] for c in customers.values()} | {
+        (o.get("counterparty") or {}).get("name") for t in big_book.txns.values() for o in t
+    }
+    assert not everyone & LOOKALIKES
+    assert not {n for n in everyone if n and n.split(" ")[0] in ("Rif", "Argan")}
+    assert not sdn_payers(big_book) & set(big.hard_negatives)
