@@ -405,8 +405,9 @@ def test_stream_alerts_equal_replay_on_simulated_traffic(harness: Harness) -> No
     sim = simulate(SimulationConfig(accounts=200, days=30, seed=11))
     messages = [(m.topic, m.key, m.value) for m in sim.messages]
     expected = replay(valid_events(messages))
-    assert {t.value for a in expected for t in a.typologies} >= {
-        "structuring", "funnel_account", "mule_account", "card_testing", "account_takeover"
+    assert {t.value for a in expected for t in a.typologies} == {
+        "structuring", "funnel_account", "mule_account", "card_testing", "account_takeover",
+        "trafficking_indicators", "shared_identity", "osint_match",
     }
 
     harness.start_worker()
