@@ -186,9 +186,14 @@ def assess(
             continue
         started = time.perf_counter() if timer is not None else 0.0
         raw = state.detectors.get(detector.name)
-        det_state = detector.State() if raw is None else detector.State.model_validate(raw)
+        if raw is None:
+            det_state = detector.State()
+        elif isinstance(raw, detector.State):
+            det_state = raw  # kept in memory since the last event (replay, a batch)
+        else:
+            det_state = detector.State.model_validate(raw)
         det_state, found = detector.score(event, det_state)
-        state.detectors[detector.name] = det_state.model_dump(mode="json")
+        state.detectors[detector.name] = det_state  # serialised with the record, if ever
         findings.extend(found)
         if timer is not None:
             timer(detector.name, time.perf_counter() - started)

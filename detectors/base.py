@@ -85,8 +85,9 @@ class AccountProfile(BaseModel):
 class AccountState(BaseModel):
     """Everything the monitor keeps about one account: one table value, written once per event.
 
-    `detectors` holds each detector's own state as JSON-able data under the detector's name,
-    so adding a detector never changes this record's shape. `seen_events` keeps 16-hex-digit
+    `detectors` holds each detector's own state under the detector's name, so adding a
+    detector never changes this record's shape: JSON data when read from the table, the
+    detector's state model while the record stays in memory (serialised the same way). `seen_events` keeps 16-hex-digit
     fingerprints of the most recent event ids (not the ids), which keeps the record, written
     to the changelog on every event, small.
     """
@@ -95,7 +96,7 @@ class AccountState(BaseModel):
 
     seen_events: list[str] = Field(default_factory=list)  # event_id fingerprints, newest last
     inbound_legs: list[InboundLeg] = Field(default_factory=list)
-    detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    detectors: dict[str, Any] = Field(default_factory=dict)
     episodes: dict[str, OpenEpisode] = Field(default_factory=dict)
     profile: AccountProfile | None = None
     linked: list[str] = Field(default_factory=list)  # fingerprints of identifiers already sent

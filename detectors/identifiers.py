@@ -47,6 +47,7 @@ def _normalise_name(value: str) -> str:
     return " ".join(_NAME_NOISE.sub(" ", anyascii(value).casefold()).split())
 
 
+@lru_cache(maxsize=65536)
 def normalise_identifier(kind: IndicatorType | str, value: str, region: str = "MA") -> str:
     """`type:canonical-value`, e.g. `phone:+212612345678`, `email:a.b@example.org`."""
     text = value.strip()

@@ -289,7 +289,7 @@ def observe_link(
     links = sorted([*record.links, link], key=_order)
     if len(links) > params.max_links:
         links = links[: params.max_links]
-        if link not in links:
+        if not any(x is link for x in links):
             return record, []  # an identifier this widely used keeps its earliest users only
     record = IdentityRecord(links=links, indicators=record.indicators)
     findings = [
@@ -322,7 +322,7 @@ def observe_indicator(
     kept.append(ref)
     kept.sort(key=lambda i: (i.observed_at, i.indicator_id))
     record = IdentityRecord(links=record.links, indicators=kept[-params.max_indicators :])
-    if ref not in record.indicators or not params.osint_match:
+    if not any(i is ref for i in record.indicators) or not params.osint_match:
         return record, []
     findings = [_osint_finding(link, ref, params) for link in record.links if ref.active_for(link)]
     return record, findings
