@@ -87,9 +87,9 @@ class AccountState(BaseModel):
 
     `detectors` holds each detector's own state under the detector's name, so adding a
     detector never changes this record's shape: JSON data when read from the table, the
-    detector's state model while the record stays in memory (serialised the same way). `seen_events` keeps 16-hex-digit
-    fingerprints of the most recent event ids (not the ids), which keeps the record, written
-    to the changelog on every event, small.
+    detector's state model while the record stays in memory (serialised the same way).
+    `seen_events` keeps 16-hex-digit fingerprints of the most recent event ids (not the ids),
+    which keeps the record, written to the changelog on every event, small.
     """
 
     model_config = ConfigDict(extra="forbid")
