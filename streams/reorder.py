@@ -54,64 +54,91 @@ class HeldEvent:
 class ReorderBuffer:
     """Holds items for `hold` seconds and hands them to `release` in event-time order.
 
-    `release(payload)` is awaited one item at a time by `run`; it must not raise (the caller
-    dead-letters what fails). `clock` is the monotonic clock (a parameter for the tests).
+    `release(batch)` is awaited with the items that are due together, in order (a micro-batch:
+    the account stage waits for the broker once per batch); it must not raise (the caller
+    dead-letters what fails). At most `max_held` items are held: `wait_for_room` makes the
+    readers wait (backpressure) rather than let the hold grow without bound when the stage
+    cannot keep up. `clock` is the monotonic clock (a parameter for the tests).
     """
 
     def __init__(
         self,
         hold: float,
-        release: Callable[[Any], Awaitable[None]],
+        release: Callable[[list[Any]], Awaitable[None]],
         *,
+        max_held: int = 5000,
+        max_batch: int = 500,
         clock: Callable[[], float] = time.monotonic,
         tick: float | None = None,
     ) -> None:
         if hold <= 0:
             raise ValueError("a reorder buffer needs a positive hold time")
+        if max_held < 1 or max_batch < 1:
+            raise ValueError("max_held and max_batch must be positive")
         self.hold = hold
+        self.max_held = max_held
+        self.max_batch = max_batch
         self._release = release
         self._clock = clock
         self.tick = tick if tick is not None else min(0.05, hold / 4)
         self._heap: list[HeldEvent] = []
         self._seq = itertools.count()
+        self._room = asyncio.Event()
+        self._room.set()
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    async def wait_for_room(self) -> None:
+        """Return once fewer than `max_held` items are held."""
+        while len(self._heap) >= self.max_held:
+            self._room.clear()
+            await self._room.wait()
+
+    def _made_room(self) -> None:
+        if len(self._heap) < self.max_held:
+            self._room.set()
 
     def push(self, occurred_at: datetime, payload: Any) -> None:
         heapq.heappush(
             self._heap, HeldEvent(occurred_at, next(self._seq), self._clock() + self.hold, payload)
         )
 
-    def due(self) -> list[Any]:
-        """Pop every item whose turn has come: the earliest in event time, once held long enough.
+    def due(self, limit: int | None = None) -> list[Any]:
+        """Pop the items whose turn has come (at most `limit`): the earliest in event time,
+        once held long enough.
 
         An item held longer than `hold` waits behind an earlier-in-event-time item that arrived
         after it, for at most `hold` more.
         """
         now = self._clock()
-        out = []
-        while self._heap and self._heap[0].due <= now:
+        out: list[Any] = []
+        while self._heap and self._heap[0].due <= now and (limit is None or len(out) < limit):
             out.append(heapq.heappop(self._heap).payload)
+        self._made_room()
         return out
 
     def drain(self) -> list[Any]:
         """Pop everything, in event-time order (shutdown, partitions revoked)."""
-        out = []
+        out: list[Any] = []
         while self._heap:
             out.append(heapq.heappop(self._heap).payload)
+        self._made_room()
         return out
 
     async def release_due(self) -> int:
-        items = self.due()
-        for payload in items:
-            await self._release(payload)
-        return len(items)
+        released = 0
+        while True:
+            batch = self.due(self.max_batch)
+            if not batch:
+                return released
+            await self._release(batch)
+            released += len(batch)
 
     async def release_all(self) -> int:
         items = self.drain()
-        for payload in items:
-            await self._release(payload)
+        for start in range(0, len(items), self.max_batch):
+            await self._release(items[start : start + self.max_batch])
         return len(items)
 
     async def run(self) -> None:

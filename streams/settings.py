@@ -186,3 +186,8 @@ class TxmonSettings(BaseSettings):
             "`txmon replay` assesses them; 0 assesses each event on arrival."
         ),
     )
+    reorder_max_held: int = Field(
+        default=5000,
+        ge=1,
+        description="Events the hold may keep at once; the worker stops reading while full.",
+    )

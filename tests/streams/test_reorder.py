@@ -22,8 +22,8 @@ class Clock:
 def buffer(hold: float = 1.0) -> tuple[ReorderBuffer, Clock, list[str]]:
     released: list[str] = []
 
-    async def release(payload: str) -> None:
-        released.append(payload)
+    async def release(batch: list[str]) -> None:
+        released.extend(batch)
 
     clock = Clock()
     return ReorderBuffer(hold, release, clock=clock), clock, released
@@ -93,8 +93,8 @@ async def test_release_all_drains_in_event_time_order() -> None:
 async def test_run_releases_with_the_real_clock() -> None:
     released: list[str] = []
 
-    async def release(payload: str) -> None:
-        released.append(payload)
+    async def release(batch: list[str]) -> None:
+        released.extend(batch)
 
     buf = ReorderBuffer(0.05, release)
     task = asyncio.create_task(buf.run())
@@ -109,7 +109,7 @@ async def test_run_releases_with_the_real_clock() -> None:
 
 
 def test_a_hold_must_be_positive() -> None:
-    async def release(payload: object) -> None:
+    async def release(batch: list[object]) -> None:
         return None
 
     with pytest.raises(ValueError, match="positive hold"):
@@ -125,3 +125,32 @@ def test_countdown_fires_once_when_every_part_is_done() -> None:
     assert fired == [1]
     Countdown(0, lambda: fired.append(2))
     assert fired == [1, 2]
+
+
+async def test_due_items_are_released_in_batches_of_at_most_max_batch() -> None:
+    batches: list[list[int]] = []
+
+    async def release(batch: list[int]) -> None:
+        batches.append(batch)
+
+    clock = Clock()
+    buf = ReorderBuffer(1.0, release, max_batch=3, clock=clock)
+    for i in range(7):
+        buf.push(at(i), i)
+    clock.now += 1
+    assert await buf.release_due() == 7
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+async def test_readers_wait_while_the_hold_is_full() -> None:
+    buf, clock, released = buffer(hold=1.0)
+    buf.max_held = 2
+    buf.push(at(1), "a")
+    buf.push(at(2), "b")
+    waiting = asyncio.create_task(buf.wait_for_room())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # full: the reader waits
+    clock.now += 1
+    await buf.release_due()
+    await asyncio.wait_for(waiting, 1)
+    assert released == ["a", "b"]
