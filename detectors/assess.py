@@ -16,7 +16,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from detectors.anomaly import BehaviourContext
 from detectors.base import AccountState, Detector, Event, InboundLeg
+from detectors.behaviour import features as behaviour_features
+from detectors.behaviour import learn as behaviour_learn
 from detectors.identity import IdentifierLink, IdentityParams, RoutedFinding, links_of
 from detectors.policy import DERIVED_LEG_SUFFIX, AlertPolicy
 from models import Alert, Direction, Finding, Transaction, TransactionKind
@@ -28,6 +31,7 @@ __all__ = [
     "account_legs",
     "assess",
     "assess_finding",
+    "decide_finding",
     "event_fingerprint",
     "payee_leg",
 ]
@@ -57,6 +61,7 @@ class Assessment:
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
     links: list[IdentifierLink] = field(default_factory=list)  # for the identity stage
+    features: list[float] | None = None  # the anomaly detector's row, before learning
 
 
 def event_fingerprint(event_id: str) -> str:
@@ -155,6 +160,7 @@ def assess(
     *,
     timer: DetectorTimer | None = None,
     identity: IdentityParams | None = None,
+    behaviour: BehaviourContext | None = None,
 ) -> Assessment:
     """Score one event against its account's state; return the alerts to publish.
 
@@ -162,7 +168,9 @@ def assess(
     that both banks reported (the payee's `in` and the leg derived from the payer's `out`) is
     counted once. `timer(detector_name, seconds)` is called per detector run when given. With
     `identity`, the identifiers the event shows for the first time are returned as `links`
-    for the identity stage.
+    for the identity stage. With `behaviour`, a transaction's anomaly feature row is computed
+    from the account's behaviour profile and returned as `features`, then the profile learns
+    the event (score, then learn); scoring the rows is the caller's, in batches.
     """
     key = event.account_id
     state = _first_time(states, key, event.event_id, policy)
@@ -198,11 +206,35 @@ def assess(
         if timer is not None:
             timer(detector.name, time.perf_counter() - started)
 
+    row: list[float] | None = None
+    if behaviour is not None:
+        if isinstance(event, Transaction):
+            row = behaviour_features(
+                event, state.behaviour, home_country=behaviour.home_country, tz=behaviour.tz
+            )
+        state.behaviour = behaviour_learn(event, state.behaviour)
     links = links_of(event, state, identity) if identity is not None else []
     episodes, alerts, suppressed = policy.decide(key, findings, state.episodes)
     state.episodes = episodes
     states[key] = state
-    return Assessment(Outcome.ASSESSED, alerts, findings, suppressed, links)
+    return Assessment(Outcome.ASSESSED, alerts, findings, suppressed, links, row)
+
+
+def decide_finding(
+    account_id: str,
+    finding: Finding,
+    states: MutableMapping[str, AccountState],
+    policy: AlertPolicy,
+) -> Assessment:
+    """Apply the alert policy to a finding about an event already assessed (the anomaly
+    detector's, scored after its batch); the event's own dedupe already happened."""
+    state = states.get(account_id)
+    if state is None:
+        state = AccountState()
+    episodes, alerts, suppressed = policy.decide(account_id, [finding], state.episodes)
+    state.episodes = episodes
+    states[account_id] = state
+    return Assessment(Outcome.ASSESSED, alerts, [finding], suppressed)
 
 
 def assess_finding(

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors.behaviour import BehaviourProfile
 from models import AccountEvent, Finding, Transaction, Typology
 
 __all__ = [
@@ -99,4 +100,5 @@ class AccountState(BaseModel):
     detectors: dict[str, Any] = Field(default_factory=dict)
     episodes: dict[str, OpenEpisode] = Field(default_factory=dict)
     profile: AccountProfile | None = None
+    behaviour: BehaviourProfile | None = None  # kept while the anomaly detector is on
     linked: list[str] = Field(default_factory=list)  # fingerprints of identifiers already sent

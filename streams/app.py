@@ -46,6 +46,8 @@ from detectors import (
     build_identity,
     build_policy,
 )
+from detectors.anomaly import AnomalyDetector, BehaviourContext
+from detectors.assess import decide_finding
 from detectors.identity import (
     IdentifierLink,
     IdentityRecord,
@@ -238,11 +240,15 @@ def _install_fetch_wait_override() -> None:
 
 
 def create_app(
-    settings: TxmonSettings, metrics: Metrics | None = None, reference: ReferenceData | None = None
+    settings: TxmonSettings,
+    metrics: Metrics | None = None,
+    reference: ReferenceData | None = None,
+    anomaly: AnomalyDetector | None = None,
 ) -> Topology:
     """Build the Faust app for `settings`; nothing connects until a worker starts it.
 
-    `reference` (the lists `settings.reference` names) is loaded here unless given.
+    `reference` (the lists `settings.reference` names) and `anomaly` (the model
+    `settings.anomaly` names, if any) are loaded here unless given.
     """
     metrics = metrics or Metrics()
     app = faust.App(settings.app_id, **_faust_options(settings))
@@ -253,7 +259,15 @@ def create_app(
     reference = reference if reference is not None else settings.reference.load()
     detectors = build_detectors(settings.detectors, settings.jurisdiction, reference)
     identity = build_identity(settings.detectors, settings.jurisdiction)
-    policy = build_policy(settings.policy, detectors, identity=identity)
+    if anomaly is None:
+        anomaly = settings.anomaly.load()
+    behaviour = BehaviourContext.of(settings.jurisdiction) if anomaly is not None else None
+    policy = build_policy(
+        settings.policy,
+        detectors,
+        model_version=anomaly.version if anomaly is not None else None,
+        identity=identity,
+    )
     t = settings.topics
     parts = t.partitions
     hold = settings.reorder_hold
@@ -543,6 +557,7 @@ def create_app(
             written: dict[str, EventT] = {}  # account -> a message of its partition
             results: list[tuple[Assessment, float]] = []
             pending: list[Any] = []
+            rows: list[tuple[Transaction, list[float], float]] = []
             for held in batch:
                 key = held.item.account_id
                 try:
@@ -557,7 +572,10 @@ def create_app(
                         policy,
                         timer=metrics.observe_detector,
                         identity=identity,
+                        behaviour=behaviour,
                     )
+                    if result.features is not None and isinstance(held.item, Transaction):
+                        rows.append((held.item, result.features, held.ingested_at))
                     pending.extend(await send_alerts(result))
                     pending.extend(await send_links(result.links, held.ingested_at))
                     results.append((result, held.ingested_at))
@@ -566,6 +584,19 @@ def create_app(
                 except Exception as exc:  # a worker never dies on one message
                     log.exception("failed to assess an event")
                     await dead_letter(held.source, DeadLetterReason.PROCESSING, _one_line(exc))
+            if anomaly is not None and rows:
+                # one vectorised call for the batch; a row's score does not depend on it
+                started = time.perf_counter()
+                calibrated = anomaly.score([row for _, row, _ in rows])
+                metrics.anomaly_batch.observe(time.perf_counter() - started)
+                for (txn, row, ingested_at), value in zip(rows, calibrated, strict=True):
+                    metrics.anomaly_score.observe(float(value))
+                    finding = anomaly.finding(txn, row, float(value))
+                    if finding is None:
+                        continue
+                    decided = decide_finding(txn.account_id, finding, staged, policy)
+                    pending.extend(await send_alerts(decided))
+                    results.append((decided, ingested_at))
             try:
                 for sent in pending:
                     await sent  # broker acknowledgements, before the states are written
@@ -654,7 +685,7 @@ def create_app(
             )
         log.info(
             "txmon worker ready: app_id=%s broker=%s detectors=%s ruleset=%s jurisdiction=%s "
-            "currency=%s cash_threshold=%s inputs=%s,%s,%s alerts=%s dlq=%s",
+            "currency=%s cash_threshold=%s model=%s inputs=%s,%s,%s alerts=%s dlq=%s",
             settings.app_id,
             settings.kafka.bootstrap_servers,
             ",".join(d.name for d in detectors),
@@ -662,6 +693,7 @@ def create_app(
             j.country,
             j.currency,
             j.cash_reporting_threshold,
+            f"{anomaly.version}@{anomaly.params.threshold}" if anomaly is not None else "none",
             t.transactions,
             t.accounts,
             t.indicators,

@@ -41,6 +41,13 @@ def _reference(s: Any) -> Any:
         _fail(f"{exc}.".replace("..", "."))
 
 
+def _anomaly(s: Any, model: Path | None = None) -> Any:
+    try:
+        return s.anomaly.load(model)
+    except ValueError as exc:
+        _fail(f"{exc}.".replace("..", "."))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """txmon: a streaming suspicious-transaction monitor (Kafka + Faust)."""
@@ -139,7 +146,8 @@ def worker() -> None:
     s = _settings()
     (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     reference = _reference(s)  # a bad list stops the worker here, with one sentence
-    topo = create_app(s, reference=reference)
+    anomaly = _anomaly(s)  # and so does a model that fails its checks
+    topo = create_app(s, reference=reference, anomaly=anomaly)
     if s.metrics_port:
         try:
             topo.metrics.serve(s.metrics_port)
@@ -231,6 +239,20 @@ def simulate(
     help="Alerts, one JSON object per line (the fiu.alerts contract); - for stdout.",
 )
 @click.option(
+    "--model",
+    "model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Isolation-forest model from `txmon train` (default: TXMON_ANOMALY__MODEL).",
+)
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every transaction's calibrated anomaly score here (JSONL), for evaluate.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar (default: when stderr is a terminal).",
@@ -240,18 +262,26 @@ def replay(
     accounts: Path | None,
     indicators: Path | None,
     out: Path,
+    model: Path | None,
+    scores_path: Path | None,
     progress: bool | None,
 ) -> None:
     """Run the detectors offline over JSONL files, in event-time order."""
-    from streams.replay import replay_files
+    from streams.replay import EventScore, replay_files
 
     s = _settings()
     show = sys.stderr.isatty() if progress is None else progress
+    anomaly = _anomaly(s, model)
+    if scores_path is not None and anomaly is None:
+        _fail("--scores needs a model (--model or TXMON_ANOMALY__MODEL).")
+    scores: list[EventScore] = []
     params = {
         "detectors_params": s.detectors,
         "jurisdiction": s.jurisdiction,
         "policy_params": s.policy,
         "reference": _reference(s),
+        "anomaly": anomaly,
+        "scores": scores,
     }
     if str(out) == "-":
         _, report = replay_files(
@@ -266,6 +296,81 @@ def replay(
     click.echo(report.summary(), err=True)
     for example in report.invalid_examples:
         click.echo(f"  invalid: {example}", err=True)
+    if scores_path is not None:
+        import orjson
+
+        scores_path.parent.mkdir(parents=True, exist_ok=True)
+        with scores_path.open("wb") as handle:
+            for item in scores:
+                handle.write(
+                    orjson.dumps(
+                        {"account_id": item.account_id, "event_id": item.event_id,
+                         "score": item.score}
+                    )
+                    + b"\n"
+                )
+        click.echo(f"{len(scores)} anomaly scores: {scores_path}", err=True)
+
+
+@main.command()
+@click.option(
+    "--transactions",
+    "transactions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="History to learn what is normal from (JSONL, the transactions contract).",
+)
+@click.option(
+    "--accounts", "accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Model file to write (*.skops, with *.skops.sha256 and *.skops.report.json beside).",
+)
+@click.option("--trees", default=100, show_default=True, help="Trees in the forest.")
+@click.option("--max-samples", default=256, show_default=True, help="Rows per tree.")
+@click.option("--seed", default=0, show_default=True, help="Random state of the forest.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+def train(
+    transactions: Path,
+    accounts: Path | None,
+    out: Path,
+    trees: int,
+    max_samples: int,
+    seed: int,
+    progress: bool | None,
+) -> None:
+    """Fit the isolation-forest anomaly model on history (features as the worker computes them)."""
+    from streams.train import train_files
+
+    s = _settings()
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        artifact, report = train_files(
+            transactions,
+            accounts,
+            out,
+            jurisdiction=s.jurisdiction,
+            n_estimators=trees,
+            max_samples=max_samples,
+            random_state=seed,
+            progress=show,
+        )
+    except ValueError as exc:
+        _fail(f"{exc}.".replace("..", "."))
+    click.echo(
+        f"trained {artifact.model_version} on {report.rows} transactions "
+        f"({report.events} events) in {report.seconds:.1f} s: {out} "
+        f"(sha256 in {out.name}.sha256, report in {out.name}.report.json)",
+        err=True,
+    )
 
 
 @main.command()

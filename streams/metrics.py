@@ -83,6 +83,19 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.anomaly_score = Histogram(
+            "txmon_anomaly_score",
+            "Calibrated isolation-forest score of each scored transaction (its training "
+            "percentile): a shift of this distribution is drift.",
+            buckets=(0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 1.0),
+            registry=r,
+        )
+        self.anomaly_batch = Histogram(
+            "txmon_anomaly_batch_seconds",
+            "Time to score one micro-batch with the isolation forest.",
+            buckets=DETECTOR_BUCKETS,
+            registry=r,
+        )
         self.held = Gauge(
             "txmon_reorder_held_events",
             "Events the account stage holds to assess them in event-time order.",

@@ -29,6 +29,8 @@ from detectors import (
     build_identity,
     build_policy,
 )
+from detectors.anomaly import AnomalyDetector, BehaviourContext
+from detectors.assess import decide_finding
 from detectors.identity import (
     IdentityRecord,
     RoutedFinding,
@@ -39,7 +41,7 @@ from detectors.identity import (
 from detectors.reference import ReferenceData
 from models import AccountEvent, Alert, Indicator, Rejection, Transaction, decode
 
-__all__ = ["ReplayReport", "replay", "replay_files"]
+__all__ = ["EventScore", "ReplayReport", "read_events", "replay", "replay_files"]
 
 
 @dataclass
@@ -70,6 +72,15 @@ class ReplayReport:
             text += " By typology: " + ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items()))
             text += "."
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class EventScore:
+    """One transaction's calibrated anomaly score (for `txmon evaluate --scores`)."""
+
+    account_id: str
+    event_id: str
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +120,30 @@ def replay(
     jurisdiction: Jurisdiction | None = None,
     policy_params: PolicyParams | None = None,
     reference: ReferenceData | None = None,
+    anomaly: AnomalyDetector | None = None,
+    batch: int = 500,
+    scores: list[EventScore] | None = None,
     report: ReplayReport | None = None,
     on_event: Callable[[], None] | None = None,
 ) -> list[Alert]:
-    """Assess validated events (already in the order to process them); return the alerts."""
+    """Assess validated events (already in the order to process them); return the alerts.
+
+    With `anomaly`, transactions' feature rows are scored in batches of `batch` (a row's score
+    does not depend on its batch) and each row's calibrated score is appended to `scores`.
+    """
     report = report or ReplayReport()
     params = detectors_params or DetectorParams()
     profile = jurisdiction or Jurisdiction()
     detectors = build_detectors(params, profile, reference)
     identity = build_identity(params, profile)
-    policy = build_policy(policy_params or PolicyParams(), detectors, identity=identity)
+    policy = build_policy(
+        policy_params or PolicyParams(),
+        detectors,
+        model_version=anomaly.version if anomaly is not None else None,
+        identity=identity,
+    )
+    behaviour = BehaviourContext.of(profile) if anomaly is not None else None
+    pending: list[tuple[Transaction, list[float]]] = []
     states: dict[str, AccountState] = {}
     identities: dict[str, IdentityRecord] = {}
     alerts: list[Alert] = []
@@ -134,6 +159,18 @@ def replay(
         for item in routed:
             collect(assess_finding(item, states, policy).alerts)
 
+    def score_pending() -> None:
+        if anomaly is None or not pending:
+            return
+        calibrated = anomaly.score([row for _, row in pending])
+        for (txn, row), value in zip(pending, calibrated, strict=True):
+            if scores is not None:
+                scores.append(EventScore(txn.account_id, txn.event_id, float(value)))
+            finding = anomaly.finding(txn, row, float(value))
+            if finding is not None:
+                collect(decide_finding(txn.account_id, finding, states, policy).alerts)
+        pending.clear()
+
     for event in items:
         if isinstance(event, Indicator):
             if identity is not None:
@@ -146,9 +183,15 @@ def replay(
         elif isinstance(event, Transaction | AccountEvent):
             legs = account_legs(event) if isinstance(event, Transaction) else [event]
             for leg in legs:
-                result = assess(leg, detectors, states, policy, identity=identity)
+                result = assess(
+                    leg, detectors, states, policy, identity=identity, behaviour=behaviour
+                )
                 report.outcomes[result.outcome.value] += 1
                 collect(result.alerts)
+                if result.features is not None and isinstance(leg, Transaction):
+                    pending.append((leg, result.features))
+                    if len(pending) >= batch:
+                        score_pending()
                 for link in result.links:
                     assert identity is not None  # noqa: S101 - links need the identity stage
                     record, routed = observe_link(
@@ -158,7 +201,24 @@ def replay(
                     route(routed)
         if on_event is not None:
             on_event()
+    score_pending()
     return alerts
+
+
+def read_events(
+    transactions: Path,
+    accounts: Path | None,
+    indicators: Path | None,
+    report: ReplayReport,
+) -> list[BaseModel]:
+    """The valid events of the files merged in event-time order (ties: file, then line)."""
+    items = _read(transactions, Transaction, 0, "transactions", report)
+    if accounts is not None:
+        items += _read(accounts, AccountEvent, 1, "accounts", report)
+    if indicators is not None:
+        items += _read(indicators, Indicator, 2, "indicators", report)
+    items.sort(key=lambda i: (i.at, i.source, i.line))
+    return [i.event for i in items]
 
 
 def replay_files(
@@ -172,13 +232,7 @@ def replay_files(
 ) -> tuple[list[Alert], ReplayReport]:
     """Read, merge by event time, assess, and write one alert per line to `out`."""
     report = ReplayReport()
-    items = _read(transactions, Transaction, 0, "transactions", report)
-    if accounts is not None:
-        items += _read(accounts, AccountEvent, 1, "accounts", report)
-    if indicators is not None:
-        items += _read(indicators, Indicator, 2, "indicators", report)
-    items.sort(key=lambda i: (i.at, i.source, i.line))
-    events = [i.event for i in items]
+    events = read_events(transactions, accounts, indicators, report)
 
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detectors import DetectorParams, Jurisdiction, PolicyParams
+from detectors.anomaly import AnomalyDetector, AnomalyParams
+from detectors.behaviour import FEATURE_NAMES
+from detectors.forest import ArtifactError, ForestArtifact
 from detectors.reference import ReferenceData, load_reference
 
 __all__ = ["KafkaSettings", "TopicSettings", "TxmonSettings"]
@@ -155,6 +158,34 @@ class ReferenceSettings(BaseModel):
         )
 
 
+class AnomalySettings(BaseModel):
+    """The isolation-forest detector: on when `model` names an artifact from `txmon train`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: Path | None = None
+    sha256: str | None = Field(
+        default=None, description="Expected sha256 of the model file (refused when it differs)."
+    )
+    threshold: float = Field(default=0.995, gt=0.0, lt=1.0)
+    explain_top: int = Field(default=3, ge=1, le=10)
+
+    def load(self, model: Path | None = None) -> AnomalyDetector | None:
+        """The detector, or None without a model; ValueError (one sentence) when refused."""
+        path = model or self.model
+        if path is None:
+            return None
+        if not Path(path).is_file():
+            raise ValueError(f"model file {path} does not exist; train one with `txmon train`")
+        try:
+            artifact = ForestArtifact.load(path, FEATURE_NAMES, expected_sha256=self.sha256)
+        except ArtifactError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+        return AnomalyDetector(
+            artifact, AnomalyParams(threshold=self.threshold, explain_top=self.explain_top)
+        )
+
+
 class TxmonSettings(BaseSettings):
     """Every setting of the worker, replay and demo; defaults suit the embedded broker."""
 
@@ -176,6 +207,7 @@ class TxmonSettings(BaseSettings):
     detectors: DetectorParams = DetectorParams()
     policy: PolicyParams = PolicyParams()
     reference: ReferenceSettings = ReferenceSettings()
+    anomaly: AnomalySettings = AnomalySettings()
     reorder_hold: float = Field(
         default=0.5,
         ge=0,
