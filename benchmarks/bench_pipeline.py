@@ -339,6 +339,7 @@ class LatencyResult:
     worker_histogram_count: int
     kept_up: bool  # the worker assessed every paced event within --latency-wait
     drain_s: float | None  # from the last send until every paced event was assessed
+    settle: dict[str, Any] | None = None
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -511,6 +512,7 @@ class TxmonRun:
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     sampler: RssSampler | None = None
+    spy: subprocess.Popen[bytes] | None = None
     expected: int = 0  # account-stage events the worker must have counted
 
 
@@ -544,10 +546,37 @@ def start_txmon(ctx: Context, run: TxmonRun) -> None:
         "TXMON_TOPICS__DLQ": t["dlq"],
         "TXMON_TOPICS__PARTITIONS": str(PARTITIONS),
     })
+    for item in ctx.args.worker_env:  # --worker-env KEY=VALUE, applied last
+        k, _, v = item.partition("=")
+        env[k] = v
     run.proc, run.log = ctx.procs.spawn(f"txmon-{run.label}",
                                         txmon_command(), env)
     run.sampler = RssSampler(run.proc.pid)
     run.sampler.start()
+    say(f"txmon worker ({run.label}) pid {run.proc.pid}, metrics port {run.metrics_port}")
+    start_py_spy(ctx, run, "throughput")
+
+
+def start_py_spy(ctx: Context, run: TxmonRun, phase: str) -> None:
+    """--py-spy DIR: sample the worker for one phase (collapsed stacks, stopped by SIGINT)."""
+    stop_py_spy(ctx, run)
+    if ctx.args.py_spy is None or run.proc is None:
+        return
+    ctx.args.py_spy.mkdir(parents=True, exist_ok=True)
+    out = ctx.args.py_spy / f"{run.label}-{phase}.txt"
+    spy = Path(sys.executable).parent / "py-spy"
+    run.spy = subprocess.Popen([str(spy), "record", "--pid", str(run.proc.pid), "--rate", "200",
+                                "--format", "raw", "-o", str(out), "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(ctx: Context, run: TxmonRun) -> None:
+    spy = getattr(run, "spy", None)
+    if spy is not None and spy.poll() is None:
+        spy.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            spy.wait(15)
+    run.spy = None
 
 
 async def poll_worker(run: TxmonRun) -> Samples | None:
@@ -744,12 +773,56 @@ async def txmon_latency(ctx: Context, run: TxmonRun, seed: int) -> LatencyResult
     )
 
 
+async def txmon_settle(ctx: Context, run: TxmonRun) -> dict[str, Any]:
+    """After the throughput phase: how much work is still queued (the identity stage's links,
+    findings it routes back), measured by waiting until the worker is idle: its counters
+    unchanged and its CPU under 10 % over a 1 s window. With --settle the latency phase starts
+    only then; without it this only observes for --settle-observe seconds (0: not at all)."""
+    assert run.proc is not None
+    limit = ctx.args.settle_timeout if ctx.args.settle else ctx.args.settle_observe
+    keys = ("txmon_identity_observations_total", "txmon_account_events_total",
+            "txmon_events_consumed_total", "txmon_alerts_total")
+    first = await poll_worker(run) or {}
+    start = time.perf_counter()
+    cpu_start = cpu_seconds(run.proc.pid)
+    prev = [total(first, k) for k in keys]
+    prev_cpu, prev_t = cpu_start, start
+    idle_s: float | None = None
+    last = first
+    while time.perf_counter() - start < limit:
+        await asyncio.sleep(1.0)
+        last = await poll_worker(run) or last
+        now_v = [total(last, k) for k in keys]
+        cpu, t = cpu_seconds(run.proc.pid), time.perf_counter()
+        busy = (cpu - prev_cpu) / (t - prev_t) if cpu is not None and prev_cpu is not None else 1
+        if now_v == prev and busy < 0.10:
+            idle_s = round(t - start - 1.0, 2)
+            break
+        prev, prev_cpu, prev_t = now_v, cpu, t
+    out = {
+        "settled": ctx.args.settle, "idle_after_s": idle_s,
+        "window_s": round(time.perf_counter() - start, 2),
+        "worker_cpu_s": _diff(cpu_start, cpu_seconds(run.proc.pid)),
+    }
+    for k in keys:
+        out[k.removeprefix("txmon_") + "_after_throughput"] = total(first, k)
+        out[k.removeprefix("txmon_") + "_during_settle"] = total(last, k) - total(first, k)
+    say(f"settle ({run.label}): {out}")
+    return out
+
+
 async def txmon_path(ctx: Context, run: TxmonRun, seed: int) -> tuple[PathResult,
                                                                        LatencyResult | None]:
     try:
         result = await txmon_throughput(ctx, run)
+        settle = await txmon_settle(ctx, run)
+        result.extra["settle"] = settle
+        start_py_spy(ctx, run, "latency")
         latency = (await txmon_latency(ctx, run, seed)
                    if ctx.args.latency_seconds > 0 else None)
+        if latency is not None:
+            latency.settle = settle
+        stop_py_spy(ctx, run)
         assert run.proc is not None and run.sampler is not None
         hwm = vm_hwm(run.proc.pid)
         sampled = run.sampler.stop()
@@ -759,6 +832,7 @@ async def txmon_path(ctx: Context, run: TxmonRun, seed: int) -> tuple[PathResult
         result.extra["log_warnings"] = log_warnings(run.log)
         return result, latency
     finally:
+        stop_py_spy(ctx, run)
         if run.sampler is not None:
             run.sampler.stop()
         if run.proc is not None:
@@ -769,7 +843,8 @@ async def bench(ctx: Context) -> dict[str, Any]:
     from streams.broker import ensure_topics_async
 
     args = ctx.args
-    runs = [TxmonRun("compat", True, txmon_topics(ctx, "txmon-compat"), 0)]
+    runs = ([] if args.skip_compat else
+            [TxmonRun("compat", True, txmon_topics(ctx, "txmon-compat"), 0)])
     if not args.skip_batched:
         runs.append(TxmonRun("batched", False, txmon_topics(ctx, "txmon-batched"), 0))
     inputs = [ctx.topic("raw.in"), ctx.topic("faust.in")] + [r.topics["transactions"]
@@ -782,10 +857,11 @@ async def bench(ctx: Context) -> dict[str, Any]:
     results: list[PathResult] = []
     latencies: list[LatencyResult] = []
 
-    say("1/3 raw aiokafka consume-and-forward ...")
-    results.append(await raw_passthrough(ctx, inputs[0], ctx.topic("raw.out")))
-    say("2/3 Faust read-only agent (subprocess) ...")
-    results.append(await faust_readonly(ctx, inputs[1]))
+    if not args.skip_references:
+        say("1/3 raw aiokafka consume-and-forward ...")
+        results.append(await raw_passthrough(ctx, inputs[0], ctx.topic("raw.out")))
+        say("2/3 Faust read-only agent (subprocess) ...")
+        results.append(await faust_readonly(ctx, inputs[1]))
     for i, run in enumerate(runs):
         say(f"3/3 txmon worker, tansu_compat={'true' if run.compat else 'false'} "
             "(throughput, then latency) ...")
@@ -926,6 +1002,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "Tansu answers a fetch only when the wait runs out)")
     ap.add_argument("--skip-batched", action="store_true",
                     help="skip the txmon run with TXMON_KAFKA__TANSU_COMPAT=false")
+    ap.add_argument("--skip-compat", action="store_true",
+                    help="skip the txmon run with TXMON_KAFKA__TANSU_COMPAT=true")
+    ap.add_argument("--skip-references", action="store_true",
+                    help="skip the raw aiokafka and read-only Faust paths")
+    ap.add_argument("--worker-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment of the txmon workers (repeatable), e.g. "
+                         "TXMON_REORDER_HOLD=0")
+    ap.add_argument("--settle", action=argparse.BooleanOptionalAction, default=True,
+                    help="start the latency phase only once the worker is idle (all its "
+                         "consumers, the identity stage included, caught up)")
+    ap.add_argument("--settle-timeout", type=float, default=120.0)
+    ap.add_argument("--settle-observe", type=float, default=0.0,
+                    help="without --settle: seconds to watch the leftover work anyway (it "
+                         "delays the latency phase by that much)")
+    ap.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                    help="record py-spy collapsed stacks of each txmon worker per phase")
     ap.add_argument("--startup-timeout", type=float, default=90.0,
                     help="seconds a path may take to its first event")
     ap.add_argument("--timeout", type=float, default=None,

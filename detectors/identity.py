@@ -95,8 +95,10 @@ VERSION = "1"
 
 #: Identifier types that can tie accounts to one person (never IPs or counterparties).
 _PERSONAL = {DOCUMENT: "document", "phone": "phone", "email": "e-mail", "device": "device"}
-#: How many identifier fingerprints an account remembers having sent.
-LINKS_REMEMBERED = 128
+#: How many identifier fingerprints an account remembers having sent (32-bit digests: the
+#: record is written to the changelog on every event, so it stays small; a collision, about
+#: one account in a million, only means one identifier is not linked).
+LINKS_REMEMBERED = 64
 
 
 class IdentityParams(BaseModel):
@@ -176,8 +178,8 @@ def _finding_id(*parts: str) -> str:
     return "idf-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-def _fingerprint(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+def _link_fingerprint(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
 
 
 def indicator_key(indicator: Indicator, region: str = "MA") -> str:
@@ -251,7 +253,7 @@ def links_of(event: Event, state: AccountState, params: IdentityParams) -> list[
     for key, role in dict.fromkeys(candidates):
         if key.endswith(":"):
             continue  # nothing left after normalisation (a name of punctuation only)
-        fingerprint = _fingerprint(f"{role}\x1f{key}")
+        fingerprint = _link_fingerprint(f"{role}\x1f{key}")
         if fingerprint in state.linked:
             continue
         state.linked.append(fingerprint)

@@ -24,6 +24,7 @@ import functools
 import logging
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,26 +126,53 @@ class IdentityEnvelope(BaseModel):
 
 
 class TableStates(MutableMapping[str, AccountState]):
-    """A Faust table of JSON bytes seen as `account_id -> AccountState` by `assess`."""
+    """A Faust table of JSON bytes seen as `account_id -> AccountState` by `assess`.
 
-    def __init__(self, table: Any) -> None:
+    The records most recently written by this worker are kept parsed (`cache_size` of them):
+    this worker is the only writer of its partitions' keys, so the cache is the table's
+    content until the partitions move (`clear_cache` on every rebalance) or an assessment
+    fails half-way (`forget`).
+    """
+
+    def __init__(self, table: Any, cache_size: int = 10_000) -> None:
         self.table = table
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, AccountState] = OrderedDict()
+
+    def _parse(self, key: str) -> AccountState | None:
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        raw = self.table.get(key.encode())
+        return None if raw is None else AccountState.model_validate_json(raw)
 
     def __getitem__(self, key: str) -> AccountState:
-        raw = self.table[key.encode()]
-        if raw is None:
+        state = self._parse(key)
+        if state is None:
             raise KeyError(key)
-        return AccountState.model_validate_json(raw)
+        return state
 
     def get(self, key: str, default: Any = None) -> Any:
-        raw = self.table.get(key.encode())
-        return default if raw is None else AccountState.model_validate_json(raw)
+        state = self._parse(key)
+        return default if state is None else state
 
     def __setitem__(self, key: str, value: AccountState) -> None:
         self.table[key.encode()] = value.model_dump_json().encode()
+        self._cache[key] = value
+        self._cache.move_to_end(key)
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
     def __delitem__(self, key: str) -> None:
+        self._cache.pop(key, None)
         del self.table[key.encode()]
+
+    def forget(self, key: str) -> None:
+        self._cache.pop(key, None)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
 
     def __iter__(self) -> Iterator[str]:
         return (k.decode() for k in self.table)
@@ -479,14 +507,14 @@ def create_app(
                 if identity is None or key is None:
                     continue
                 raw = identity_table.get(key)
-                record = (
+                before = (
                     IdentityRecord() if raw is None else IdentityRecord.model_validate_json(raw)
                 )
                 if env.link is not None:
-                    record, routed = observe_link(env.link, record, identity)
+                    record, routed = observe_link(env.link, before, identity)
                 else:
                     assert env.indicator is not None  # noqa: S101 - by construction
-                    record, routed = observe_indicator(env.indicator, record, identity)
+                    record, routed = observe_indicator(env.indicator, before, identity)
                 identity_observed[env.kind].inc()
                 pending = [
                     await by_account_topic.send(
@@ -499,7 +527,8 @@ def create_app(
                 ]
                 for sent in pending:
                     await sent  # acknowledged before the record remembers the link
-                identity_table[key] = record.model_dump_json().encode()
+                if record is not before:  # a link already known, or a full record: no write
+                    identity_table[key] = record.model_dump_json().encode()
             except Exception as exc:
                 log.exception("failed to join an identifier")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
@@ -525,17 +554,20 @@ def create_app(
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
                 ack(event)
 
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def before_revoke(app: Any, revoked: Any, **kwargs: Any) -> None:
+        # Assess what is held now, while this worker still owns its partitions' state; then
+        # forget the parsed records: partitions may move, and the table is the truth again.
+        if reorder is not None:
+            await reorder.release_all()
+        states.clear_cache()
+
     if reorder is not None:
         held_buffer = reorder
 
         @app.task
         async def release_held_events() -> None:
             await held_buffer.run()
-
-        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-        async def release_before_revoke(app: Any, revoked: Any, **kwargs: Any) -> None:
-            # Assess what is held now, while this worker still owns its partitions' state.
-            await held_buffer.release_all()
 
     # Three agents and the release task reach the account stage; one lock keeps each
     # read-assess-publish-write of the state from interleaving with another at the await on
@@ -583,6 +615,7 @@ def create_app(
                         written[key] = held.source
                 except Exception as exc:  # a worker never dies on one message
                     log.exception("failed to assess an event")
+                    states.forget(key)  # its parsed record may be half-updated
                     await dead_letter(held.source, DeadLetterReason.PROCESSING, _one_line(exc))
             if anomaly is not None and rows:
                 # one vectorised call for the batch; a row's score does not depend on it

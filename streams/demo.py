@@ -1,5 +1,10 @@
 """`txmon demo`: the embedded broker, a worker and the simulator, with alerts shown as they arrive.
 
+Before the worker starts, the demo makes sure an isolation-forest model exists at
+`demo-output/model.skops`: one trained before is reused if it still loads (same features, intact
+sha256), otherwise one is trained on a simulated history that is not the demo's traffic (another
+seed, an earlier month). The worker runs with it, so `anomaly` alerts appear beside the rules'.
+
 Everything it starts is a child process in its own process group and is stopped on Ctrl-C,
 SIGTERM, after `--seconds`/`DEMO_SECONDS`, or on error: nothing is left running.
 """
@@ -15,17 +20,27 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from models import Alert, DeadLetter
 from streams.broker import EmbeddedBroker, ensure_topics_async, free_port, stop_process_group
-from streams.settings import TopicSettings
+from streams.settings import AnomalySettings, TopicSettings, TxmonSettings
 
-__all__ = ["WorkerProcess", "run_demo", "scrape"]
+__all__ = ["WorkerProcess", "ensure_model", "run_demo", "scrape"]
+
+# The history the demo's model learns what is normal from: another seed and the month before
+# the demo's traffic (which starts on 2026-10-01), so the model has not seen the demo's events.
+# 600 accounts x 30 days: ~27,900 messages, ~17,100 training rows, 4-8 s on 2 cores.
+HISTORY_ACCOUNTS = 600
+HISTORY_DAYS = 30
+HISTORY_SEED = 1007
+HISTORY_START = datetime(2026, 9, 1, tzinfo=UTC)
 
 SEVERITY_STYLE = {
     "low": "cyan",
@@ -53,6 +68,65 @@ def scrape(port: int) -> dict[str, float]:
 
 def metric_sum(values: dict[str, float], prefix: str) -> float:
     return sum(v for k, v in values.items() if k == prefix or k.startswith(prefix + "{"))
+
+
+def anomaly_scores(values: dict[str, float], above: float = 0.995) -> tuple[float, float]:
+    """From `txmon_anomaly_score`: how many transactions were scored, and how many above `above`
+    (a bucket bound of the histogram)."""
+    count = values.get("txmon_anomaly_score_count", 0.0)
+    below = values.get(f'txmon_anomaly_score_bucket{{le="{above}"}}', count)
+    return count, count - below
+
+
+def ensure_model(
+    out_dir: Path, console: Console, settings: TxmonSettings | None = None
+) -> tuple[Path, str, str]:
+    """The demo's model: reused when it loads, else trained on simulated history.
+
+    Returns the model's path, its version and the sha256 of its file.
+    """
+    if settings is None:
+        try:
+            settings = TxmonSettings()
+        except ValidationError as exc:  # the worker would refuse it too: say so in one line
+            err = exc.errors()[0]
+            where = "__".join(str(p) for p in err["loc"]).upper()
+            raise RuntimeError(f"configuration TXMON_{where} is invalid: {err['msg']}") from None
+    path = out_dir / "model.skops"
+    check = AnomalySettings(model=path, threshold=settings.anomaly.threshold)
+    if path.is_file() and path.with_name(path.name + ".sha256").is_file():
+        try:
+            detector = check.load()
+        except ValueError as exc:
+            console.print(f"anomaly model {path} cannot be used ({exc}); training a new one ...")
+        else:
+            assert detector is not None  # noqa: S101 - a model path was given
+            console.print(f"anomaly model {detector.version}: reusing {path}")
+            return path, detector.version, detector.artifact.file_sha256 or ""
+    from streams.simulate import SimulationConfig, simulate, write_files
+    from streams.train import train_files
+
+    console.print(
+        f"training the anomaly model on simulated history ({HISTORY_ACCOUNTS} accounts x "
+        f"{HISTORY_DAYS} days, seed {HISTORY_SEED}; not the demo's traffic) ..."
+    )
+    started = time.perf_counter()
+    history = simulate(
+        SimulationConfig(
+            accounts=HISTORY_ACCOUNTS, days=HISTORY_DAYS, seed=HISTORY_SEED, start=HISTORY_START
+        )
+    )
+    files = write_files(history, out_dir / "history")
+    _, report = train_files(
+        files["transactions"], files["accounts"], path, jurisdiction=settings.jurisdiction
+    )
+    detector = check.load()  # as the worker will load it: sidecar, types and features checked
+    assert detector is not None  # noqa: S101 - a model path was given
+    console.print(
+        f"trained anomaly model {detector.version} on {report.rows} transactions "
+        f"({report.events} events) in {time.perf_counter() - started:.1f} s: {path}"
+    )
+    return path, detector.version, detector.artifact.file_sha256 or ""
 
 
 class WorkerProcess:
@@ -148,11 +222,31 @@ async def _watch(
     )
     await consumer.start()
     alerted: Counter[str] = Counter()
-    alerted_accounts: set[str] = set()
+    typologies_by_account: defaultdict[str, set[str]] = defaultdict(set)
+    unlabelled_anomaly_alerts = 0
     dlq: Counter[str] = Counter()
     last_status = 0.0
     last_line = ""
     done_said = False
+
+    def summary() -> str:
+        hit = [a for a in typologies_by_account if a in labels]
+        only_anomaly = sum(typologies_by_account[a] == {"anomaly"} for a in hit)
+        unlabelled = [k for a, k in typologies_by_account.items() if a not in labels]
+        # anomaly alerts on unlabelled accounts are not rule false positives: counted apart
+        by_rules = sum(bool(kinds - {"anomaly"}) for kinds in unlabelled)
+        by_anomaly = sum("anomaly" in kinds for kinds in unlabelled)
+        by_typology = ", ".join(f"{k} {v}" for k, v in sorted(alerted.items()))
+        return (
+            f"  accounts with injected typologies alerted: {len(hit)} of {len(labels)} "
+            f"({only_anomaly} by the anomaly detector alone)\n"
+            f"  alerts by typology: {by_typology or 'none'}\n"
+            f"  other accounts alerted by rules: {by_rules}\n"
+            f"  anomaly alerts on unlabelled accounts: {unlabelled_anomaly_alerts} "
+            f"(on {by_anomaly} accounts)\n"
+            f"  messages dead-lettered: {sum(dlq.values())}"
+        )
+
     try:
         while deadline is None or time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
@@ -160,9 +254,12 @@ async def _watch(
                 for m in messages:
                     if tp.topic == topics.alerts:
                         alert = Alert.model_validate_json(m.value or b"{}")
-                        for t in alert.typologies:
-                            alerted[t.value] += 1
-                        alerted_accounts.add(alert.account_id)
+                        kinds = {t.value for t in alert.typologies}
+                        for t in kinds:
+                            alerted[t] += 1
+                        typologies_by_account[alert.account_id] |= kinds
+                        if "anomaly" in kinds and alert.account_id not in labels:
+                            unlabelled_anomaly_alerts += 1
                         console.print(_alert_line(alert), highlight=False, soft_wrap=True)
                     else:
                         record = DeadLetter.model_validate_json(m.value or b"{}")
@@ -183,10 +280,16 @@ async def _watch(
                 lat_s = values.get("txmon_event_to_alert_latency_seconds_sum", 0.0)
                 assessed = metric_sum(values, "txmon_account_events_total")
                 mean = f"{lat_s / lat_n * 1000:.0f} ms" if lat_n else "n/a"
+                scored, high = anomaly_scores(values)
+                anomaly = (
+                    f"anomaly-scored {scored:.0f} ({high / scored:.1%} above 0.995), "
+                    if scored
+                    else ""
+                )
                 line = (
                     f"[dim]metrics: consumed {consumed:.0f}/{expected}, account stage "
                     f"{assessed:.0f}/{expected_assessed}, dead-lettered "
-                    f"{metric_sum(values, 'txmon_dlq_messages_total'):.0f}, alerts "
+                    f"{metric_sum(values, 'txmon_dlq_messages_total'):.0f}, {anomaly}alerts "
                     f"{metric_sum(values, 'txmon_alerts_total'):.0f}, mean event-to-alert "
                     f"latency {mean} (http://127.0.0.1:{metrics_port}/metrics)[/]"
                 )
@@ -195,16 +298,18 @@ async def _watch(
                     last_line = line
                 if consumed >= expected and assessed >= expected_assessed and not done_said:
                     done_said = True
-                    hit = len(set(labels) & alerted_accounts)
-                    false = len(alerted_accounts - set(labels))
-                    by_typology = ", ".join(f"{k} {v}" for k, v in sorted(alerted.items()))
                     console.print(
-                        f"[green]all {expected} messages processed: {hit} of {len(labels)} "
-                        f"accounts with injected typologies alerted ({by_typology}), {false} "
-                        f"other accounts alerted, {sum(dlq.values())} messages dead-lettered. "
-                        f"Ctrl-C stops the demo.[/]",
+                        f"[green]all {expected} messages processed:\n{summary()}\n"
+                        "Ctrl-C stops the demo.[/]",
                         soft_wrap=True,
                     )
+        if not done_said:  # time is up first: say what was seen so far
+            consumed = metric_sum(scrape(metrics_port), "txmon_events_consumed_total")
+            console.print(
+                f"[yellow]time is up with {consumed:.0f} of {expected} messages consumed; "
+                f"so far:\n{summary()}[/]",
+                soft_wrap=True,
+            )
     finally:
         await consumer.stop()
 
@@ -248,8 +353,12 @@ def run_demo(
     previous = signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     try:
+        model, model_version, model_sha256 = ensure_model(out_dir, console)
         broker.start()
-        console.print(f"[bold]txmon demo[/]: Tansu broker on {broker.bootstrap}")
+        console.print(
+            f"[bold]txmon demo[/]: Tansu broker on {broker.bootstrap}, anomaly model "
+            f"{model_version}"
+        )
         asyncio.run(
             ensure_topics_async(
                 broker.bootstrap,
@@ -269,17 +378,18 @@ def run_demo(
         # One worker that never restarts needs no table recovery, so the demo keeps producer
         # batching (Tansu's one-record-per-batch workaround halves throughput) and only takes
         # Tansu's short group joins and fetch waits.
+        worker_env = {
+            "TXMON_KAFKA__TANSU_COMPAT": "false",
+            "TXMON_KAFKA__CONSUMER_FETCH_MAX_WAIT": "0.05",
+            "TXMON_KAFKA__SESSION_TIMEOUT": "10",
+            "TXMON_KAFKA__HEARTBEAT_INTERVAL": "1",
+            "TXMON_ANOMALY__MODEL": str(model.resolve()),
+        }
+        if model_sha256:  # the file the demo just checked or wrote, whatever the env pins
+            worker_env["TXMON_ANOMALY__SHA256"] = model_sha256
+        worker_started = time.monotonic()
         worker = WorkerProcess(
-            broker.bootstrap,
-            "txmon-demo",
-            data_dir,
-            log_path,
-            extra_env={
-                "TXMON_KAFKA__TANSU_COMPAT": "false",
-                "TXMON_KAFKA__CONSUMER_FETCH_MAX_WAIT": "0.05",
-                "TXMON_KAFKA__SESSION_TIMEOUT": "10",
-                "TXMON_KAFKA__HEARTBEAT_INTERVAL": "1",
-            },
+            broker.bootstrap, "txmon-demo", data_dir, log_path, extra_env=worker_env
         ).start()
         console.print(
             f"worker starting (log: {log_path}, metrics: "
@@ -288,7 +398,7 @@ def run_demo(
         worker.wait_ready()
         sim = simulate(SimulationConfig(accounts=accounts, seed=seed, invalid_messages=8))
         console.print(
-            f"worker ready after {time.monotonic() - started:.0f} s; streaming "
+            f"worker ready after {time.monotonic() - worker_started:.0f} s; streaming "
             f"{len(sim.messages)} simulated messages ({len(sim.labels)} accounts with "
             f"injected typologies, 8 invalid messages) at {rate:.0f} messages/s ..."
         )

@@ -411,7 +411,7 @@ def test_stream_alerts_equal_replay_on_simulated_traffic(
     history = write_files(simulate(SimulationConfig(accounts=200, days=30, seed=12)), tmp_path)
     model = tmp_path / "model.skops"
     train_files(history["transactions"], history["accounts"], model, jurisdiction=Jurisdiction())
-    sim = simulate(SimulationConfig(accounts=200, days=30, seed=11))
+    sim = simulate(SimulationConfig(accounts=150, days=30, seed=11))
     messages = [(m.topic, m.key, m.value) for m in sim.messages]
     expected = replay(valid_events(messages), anomaly=AnomalySettings(model=model).load())
     assert {t.value for a in expected for t in a.typologies} >= {
@@ -431,7 +431,9 @@ def test_stream_alerts_equal_replay_on_simulated_traffic(
         # for a loaded CI machine (production keeps 0.5 s, where event time is wall time)
         TXMON_REORDER_HOLD="2",
     )
-    sent = asyncio.run(produce(sim, harness.broker.bootstrap, harness.topics, rate=500))
+    # well below the worker's capacity on 2 shared cores: a saturated worker lags by more
+    # than any hold, and then (by design) assesses late events in arrival order
+    sent = asyncio.run(produce(sim, harness.broker.bootstrap, harness.topics, rate=250))
     assert sent == len(messages)
     alerts, dead = harness.collect(alerts=len(expected), dead=0, timeout=120, settle=5)
 
