@@ -402,20 +402,39 @@ def train(
     show_default=True,
     help="Directory for report.json and report.png.",
 )
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Anomaly scores from `txmon replay --model M --scores S`: adds ROC-AUC for the "
+    "anomaly label and the rule typologies' accounts in the top 1 % of account scores.",
+)
 def evaluate(
-    labels_path: Path, alerts_path: Path, accounts_path: Path | None, out_dir: Path
+    labels_path: Path,
+    alerts_path: Path,
+    accounts_path: Path | None,
+    out_dir: Path,
+    scores_path: Path | None,
 ) -> None:
     """Precision, recall and F1 per typology and per account, with a JSON report and a chart."""
     from streams.evaluate import evaluate as run
-    from streams.evaluate import load_account_ids, load_alerts, load_labels, write_report
+    from streams.evaluate import (
+        load_account_ids,
+        load_alerts,
+        load_labels,
+        load_scores,
+        write_report,
+    )
 
     try:
         labels = load_labels(labels_path)
         alerts = load_alerts(alerts_path)
         universe = load_account_ids(accounts_path) if accounts_path else None
+        scores = load_scores(scores_path) if scores_path else None
     except ValueError as exc:
         _fail(str(exc))
-    result = run(labels, alerts, universe=universe)
+    result = run(labels, alerts, universe=universe, scores=scores)
     click.echo(result.table())
     write_report(result, out_dir / "report.json", out_dir / "report.png")
     click.echo(f"report: {out_dir / 'report.json'}, chart: {out_dir / 'report.png'}", err=True)

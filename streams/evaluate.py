@@ -16,11 +16,30 @@ Scores, with support = tp + fn (the actual positives):
 
 So a typology that only appears in alerts (support 0, fp > 0) scores 0 everywhere, and an empty
 evaluation (no labels, no alerts) scores 1.0 everywhere.
+
+Anomaly ranking (with the isolation forest's scores, `txmon replay --model M --scores S`)
+    The table above already scores the ``anomaly`` alerts at the model's threshold against the
+    ``anomaly`` labels (behaviour no rule targets). The scores add what a threshold hides:
+
+    - an *account score*, the highest calibrated score of the account's transactions (the
+      payee legs the monitor derives included). Every account that reported a transaction of
+      its own is ranked (not the other banks' accounts seen only as payees); a labelled account
+      with none scores 0;
+    - ROC-AUC of the account score for ``anomaly``: positives are the accounts labelled
+      ``anomaly``, negatives the accounts with no label at all (other typologies' accounts are
+      left out); ``sklearn.metrics.roc_auc_score`` (ties count one half). None when either
+      side is empty;
+    - the top percentile: the accounts whose score is at least the ``ceil(1 % of the ranked
+      accounts)``-th highest (ties at the cutoff included, so there may be a few more), and for
+      each rule typology how many of its labelled accounts are among them, and their share;
+    - who the ``anomaly`` alerts fall on: accounts labelled ``anomaly``, unlabelled accounts
+      (false positives of the forest), and accounts labelled with a rule typology only.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,17 +53,24 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "AnomalyRanking",
     "Evaluation",
     "Scores",
+    "TopCount",
     "evaluate",
     "load_account_ids",
     "load_alerts",
     "load_labels",
+    "load_scores",
+    "rank_anomalies",
     "write_report",
 ]
 
 _CODES = frozenset(t.value for t in Typology)
 _DIGITS = 4  # decimals of the ratios in the JSON report and the table
+_ANOMALY = Typology.ANOMALY.value
+#: The share of ranked accounts at the top of the anomaly scores ("the top percentile").
+TOP_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,97 @@ class Scores:
         }
 
 
+@dataclass(frozen=True)
+class TopCount:
+    """How many accounts of one rule typology rank in the anomaly scores' top percentile."""
+
+    labelled: int
+    in_top: int
+
+    @property
+    def share(self) -> float:
+        return self.in_top / self.labelled if self.labelled else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "in_top": self.in_top,
+            "labelled": self.labelled,
+            "share": round(self.share, _DIGITS),
+        }
+
+
+@dataclass(frozen=True)
+class AnomalyRanking:
+    """The forest's account scores against the labels (see the module doc)."""
+
+    roc_auc: float | None  # None when there are no positives or no negatives
+    positives: int  # accounts labelled anomaly
+    negatives: int  # accounts with no label at all
+    ranked: int  # accounts with an account score
+    top_share: float
+    top_cutoff: float | None  # the lowest account score in the top percentile
+    top_accounts: int  # accounts at or above the cutoff (ties included)
+    top_by_typology: dict[str, TopCount]  # each rule typology in the labels
+    alerted: int  # accounts with an anomaly alert
+    alerted_labelled: int  # ... labelled anomaly
+    alerted_unlabelled: int  # ... with no label at all
+    alerted_rule_labelled: int  # ... labelled with rule typologies only
+    curve: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())  # ROC: (fpr, tpr)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alerted_accounts": {
+                "anomaly_labelled": self.alerted_labelled,
+                "rule_labelled_only": self.alerted_rule_labelled,
+                "total": self.alerted,
+                "unlabelled": self.alerted_unlabelled,
+            },
+            "negatives": self.negatives,
+            "positives": self.positives,
+            "ranked_accounts": self.ranked,
+            "roc_auc": None if self.roc_auc is None else round(self.roc_auc, _DIGITS),
+            "top_percentile": {
+                "accounts": self.top_accounts,
+                "by_typology": {
+                    k: self.top_by_typology[k].to_json() for k in sorted(self.top_by_typology)
+                },
+                "cutoff": None if self.top_cutoff is None else round(self.top_cutoff, 6),
+                "share": self.top_share,
+            },
+        }
+
+    def lines(self) -> list[str]:
+        """The plain-text summary printed under the table."""
+        auc = "n/a" if self.roc_auc is None else f"{self.roc_auc:.{_DIGITS}f}"
+        percent = f"{self.top_share * 100:g} %"
+        out = [
+            f"anomaly scores: {self.ranked} accounts ranked by their highest transaction score",
+            f"  ROC-AUC {auc} ({self.positives} anomaly accounts vs {self.negatives} "
+            "unlabelled accounts)",
+            f"  anomaly alerts on {self.alerted} accounts: {self.alerted_labelled} labelled "
+            f"anomaly, {self.alerted_unlabelled} unlabelled, {self.alerted_rule_labelled} "
+            "labelled with rule typologies only",
+        ]
+        if self.top_cutoff is None:
+            out.append(f"  top {percent}: no account ranked")
+            return out
+        out.append(
+            f"  top {percent}: {self.top_accounts} accounts scoring at least "
+            f"{self.top_cutoff:.6f}; rule-typology accounts among them:"
+        )
+        header = ("typology", "labelled", f"in top {percent}", "share")
+        rows = [
+            (code, str(c.labelled), str(c.in_top), f"{c.share:.{_DIGITS}f}")
+            for code, c in sorted(self.top_by_typology.items())
+        ] or [("(no rule typology labelled)", "", "", "")]
+        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+        for cells in (header, *rows):
+            first = cells[0].ljust(widths[0])
+            rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+            out.append(("    " + "  ".join((first, *rest))).rstrip())
+        return out
+
+
 @dataclass
 class Evaluation:
     """The result of `evaluate`: scores per typology (sorted by code) and at account level."""
@@ -104,15 +221,20 @@ class Evaluation:
     account_level: Scores
     accounts_evaluated: int | None  # all accounts, when the universe is known
     alerts: int  # distinct alert ids
+    anomaly: AnomalyRanking | None = None  # with the forest's scores only
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict with sorted keys and ratios rounded to 4 decimals."""
-        return {
+        """A JSON-able dict with sorted keys and ratios rounded to 4 decimals (the ``anomaly``
+        key only with scores)."""
+        data: dict[str, Any] = {
             "account_level": self.account_level.to_json(),
             "accounts_evaluated": self.accounts_evaluated,
             "alerts": self.alerts,
             "by_typology": {k: self.by_typology[k].to_json() for k in sorted(self.by_typology)},
         }
+        if self.anomaly is not None:
+            data["anomaly"] = self.anomaly.to_json()
+        return dict(sorted(data.items()))
 
     def table(self) -> str:
         """A plain-text table: one row per typology, then the account level, then totals."""
@@ -134,6 +256,8 @@ class Evaluation:
         if self.accounts_evaluated is not None:
             footer += f", {self.accounts_evaluated} accounts evaluated"
         lines.append(footer + ".")
+        if self.anomaly is not None:
+            lines += ["", *self.anomaly.lines()]
         return "\n".join(lines)
 
 
@@ -147,12 +271,16 @@ def evaluate(
     alerts: Iterable[Alert],
     *,
     universe: Iterable[str] | None = None,
+    scores: Mapping[str, float] | None = None,
+    top_share: float = TOP_SHARE,
 ) -> Evaluation:
     """Score `alerts` against `labels` (account id -> typology codes), counting accounts.
 
     `universe`, when given, is every account id that was monitored; `accounts_evaluated` is then
     the number of distinct accounts in it, the labels and the alerts (otherwise None).
+    `scores` (account id -> account score, see `load_scores`) adds the anomaly ranking.
     """
+    alerts = list(alerts)
     actual: dict[str, set[str]] = {}
     labelled: set[str] = set()
     for account, codes in labels.items():
@@ -179,6 +307,72 @@ def evaluate(
         account_level=Scores.from_sets(alerted, labelled),
         accounts_evaluated=evaluated,
         alerts=len(alert_ids),
+        anomaly=(
+            None if scores is None else rank_anomalies(labels, alerts, scores, top_share=top_share)
+        ),
+    )
+
+
+def rank_anomalies(
+    labels: Mapping[str, Iterable[str]],
+    alerts: Iterable[Alert],
+    scores: Mapping[str, float],
+    *,
+    top_share: float = TOP_SHARE,
+) -> AnomalyRanking:
+    """ROC-AUC of the account scores for ``anomaly``, the rule typologies' accounts in the top
+    percentile, and who the ``anomaly`` alerts fall on (see the module doc)."""
+    if not 0.0 < top_share <= 1.0:
+        raise ValueError("top_share must be in (0, 1]")
+    codes = {account: {str(c) for c in cs} for account, cs in labels.items()}
+    ranked = {account: float(score) for account, score in scores.items()}
+    for account, cs in codes.items():
+        if cs:
+            ranked.setdefault(account, 0.0)  # labelled, never scored: ranks last
+    positives = sorted(a for a in ranked if _ANOMALY in codes.get(a, ()))
+    negatives = sorted(a for a in ranked if not codes.get(a))
+    roc_auc: float | None = None
+    curve: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+    if positives and negatives:
+        from sklearn.metrics import roc_auc_score, roc_curve  # type: ignore[import-untyped]
+
+        truth = [1] * len(positives) + [0] * len(negatives)
+        values = [ranked[a] for a in positives] + [ranked[a] for a in negatives]
+        roc_auc = float(roc_auc_score(truth, values))
+        fpr, tpr, _ = roc_curve(truth, values)
+        curve = (tuple(float(x) for x in fpr), tuple(float(x) for x in tpr))
+
+    cutoff: float | None = None
+    top: set[str] = set()
+    if ranked:
+        ordered = sorted(ranked.values(), reverse=True)
+        k = max(1, math.ceil(top_share * len(ordered) - 1e-9))
+        cutoff = ordered[k - 1]
+        top = {a for a, score in ranked.items() if score >= cutoff}
+    members: dict[str, set[str]] = {}
+    for account, cs in codes.items():
+        for code in cs - {_ANOMALY}:
+            members.setdefault(code, set()).add(account)
+    by_typology = {
+        code: TopCount(labelled=len(accounts), in_top=len(accounts & top))
+        for code, accounts in sorted(members.items())
+    }
+
+    flagged = {a.account_id for a in alerts if Typology.ANOMALY in a.typologies}
+    return AnomalyRanking(
+        roc_auc=roc_auc,
+        positives=len(positives),
+        negatives=len(negatives),
+        ranked=len(ranked),
+        top_share=top_share,
+        top_cutoff=cutoff,
+        top_accounts=len(top),
+        top_by_typology=by_typology,
+        alerted=len(flagged),
+        alerted_labelled=sum(_ANOMALY in codes.get(a, ()) for a in flagged),
+        alerted_unlabelled=sum(not codes.get(a) for a in flagged),
+        alerted_rule_labelled=sum(bool(codes.get(a)) and _ANOMALY not in codes[a] for a in flagged),
+        curve=curve,
     )
 
 
@@ -226,6 +420,48 @@ def load_alerts(path: Path) -> list[Alert]:
     return alerts
 
 
+def load_scores(path: Path) -> dict[str, float]:
+    """Account scores from `txmon replay --scores` (JSONL of ``account_id``, ``event_id`` and
+    ``score``, a transaction's calibrated anomaly score in [0, 1]): the highest per account.
+
+    Only accounts that reported a transaction of their own are scored: an account seen only as
+    the payee of legs the monitor derived from payers' transfers (``event_id`` ending in
+    ``~payee``: a landlord, a utility or a person at another bank) is not one the bank holds.
+    Blank lines are skipped; any other line that is not such an object is an error."""
+    from detectors.policy import DERIVED_LEG_SUFFIX  # the detectors package loads scikit-learn
+
+    best: dict[str, float] = {}
+    own: set[str] = set()
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    raise ValueError(f"{path}, line {number}: not valid JSON.") from None
+                account = obj.get("account_id") if isinstance(obj, dict) else None
+                score = obj.get("score") if isinstance(obj, dict) else None
+                if (
+                    not isinstance(account, str)
+                    or isinstance(score, bool)
+                    or not isinstance(score, int | float)
+                    or not 0.0 <= float(score) <= 1.0
+                ):
+                    raise ValueError(
+                        f"{path}, line {number}: expected an object with a string account_id "
+                        "and a score between 0 and 1."
+                    )
+                if float(score) > best.get(account, -1.0):
+                    best[account] = float(score)
+                if not str(obj.get("event_id", "")).endswith(DERIVED_LEG_SUFFIX):
+                    own.add(account)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    return {account: score for account, score in best.items() if account in own}
+
+
 def load_account_ids(path: Path) -> set[str]:
     """The `account_id`s of a JSONL file (e.g. accounts.jsonl), for `evaluate(universe=...)`.
 
@@ -271,9 +507,16 @@ def _chart(ev: Evaluation, title: str) -> Figure:
     groups.append(("account level", ev.account_level))
     metrics = (("precision", "#4C72B0"), ("recall", "#DD8452"), ("F1", "#55A868"))
     width = 0.26
-    fig = Figure(figsize=(max(6.0, 1.5 * len(groups) + 2.0), 4.8), layout="constrained")
+    bars_width = max(6.0, 1.5 * len(groups) + 2.0)
+    roc = ev.anomaly is not None and bool(ev.anomaly.curve[0])
+    fig = Figure(figsize=(bars_width + (5.0 if roc else 0.0), 4.8), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    if roc:
+        grid = fig.add_gridspec(1, 2, width_ratios=(bars_width, 4.6))
+        ax = fig.add_subplot(grid[0, 0])
+        _roc_panel(fig.add_subplot(grid[0, 1]), ev.anomaly)
+    else:
+        ax = fig.add_subplot()
     xs = range(len(groups))
     for i, (name, color) in enumerate(metrics):
         values = [(s.precision, s.recall, s.f1)[i] for _, s in groups]
@@ -293,6 +536,27 @@ def _chart(ev: Evaluation, title: str) -> Figure:
         subtitle += f", {ev.accounts_evaluated} accounts evaluated"
     ax.set_title(f"{title}\n{subtitle}", fontsize=11)
     return fig
+
+
+def _roc_panel(ax: Any, ranking: AnomalyRanking | None) -> None:
+    """The ROC curve of the account scores for ``anomaly`` (unlabelled accounts as negatives)."""
+    if ranking is None:
+        return
+    fpr, tpr = ranking.curve
+    auc = "n/a" if ranking.roc_auc is None else f"{ranking.roc_auc:.3f}"
+    ax.plot(fpr, tpr, color="#C44E52", linewidth=1.8, label=f"isolation forest (AUC {auc})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("false positive rate (unlabelled accounts)")
+    ax.set_ylabel("true positive rate (anomaly accounts)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_title(
+        f"anomaly: account score = max transaction score\n"
+        f"{ranking.positives} anomaly vs {ranking.negatives} unlabelled accounts",
+        fontsize=11,
+    )
 
 
 def _load_json(path: Path) -> Any:

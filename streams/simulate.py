@@ -92,6 +92,23 @@ What is injected, and why (labelled with the typology code; an account may carry
     them have one) after the account's first use. The detectors are expected to compare E.164
     phones, lower-case e-mails, device and merchant ids, case-folded names, and account ids as
     they are; an indicator matches a use that happened before its ``expires_at``.
+    ``anomaly`` (for the isolation forest; no rule targets it): behaviour unusual for the
+    account, on an ordinary account opened at least 30 days before the period and not used by
+    the typologies above, after a third of the period (at least 7 days) of its ordinary life,
+    which goes on around it. In turn (``Simulation.anomalies`` says which): a salaried
+    customer's one transfer of 30 to 100 times its median transfer (15,000 MAD at least),
+    between 02:00 and 04:00 Morocco time, from its own device to a new payee abroad in a
+    country on no FATF or conflict list (FR, ES, IT, BE, NL, DE, GB, CA, PT); its card used in
+    person for the first time abroad (IT, GB, DE, CH, NL): 3 to 5 purchases at jewellers,
+    department stores, electronics and fashion shops within an hour, each 20 to 60 times its
+    median card payment (3,000 MAD at least); 5 to 10 ATM withdrawals of 1,000 to 4,000 MAD over
+    one or two nights (00:30 to 05:00) in a Moroccan town it was never seen in; a business paid
+    40 to 60 times its median inflow (100,000 MAD at least) by a firm it never dealt with, in
+    Morocco or abroad, and 90 to 99 % of it paid on in one transfer to a new payee within 20
+    minutes to 5 hours (the business has at most three payers by transfer in the whole period,
+    far from the mule rule's five). None of it meets a rule: no new device or country at login,
+    no cash deposit, no lodging, transport or telecom merchant, no listed country, no SDN
+    look-alike or OSINT-indicated name (the tests replay the rules over it).
 
 Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
     What a naive rule confuses with each typology. Structuring (as many accounts as the
@@ -126,7 +143,12 @@ Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
     number, a payee or a shop flagged and cleared long ago); payments to people with common
     Moroccan names that share a word with some SDN entry and nothing more (Yassine Berrada,
     Mounir Tazi, Said Bennani, ...); a phone indicator one digit off the customer's own
-    number, which no customer has.
+    number, which no customer has. Anomaly: large but ordinary payments of a well-off customer
+    (declared income of 12,000 MAD a month or more where there are enough) with a history of big
+    payments (3 to 5 transfers of 8,000 to 30,000 MAD to one or two relatives earlier in the
+    period): a year's rent of a holiday home or a year's school fees (40,000 to 150,000 MAD,
+    online by day), or a car paid at the branch to a dealer (120,000 to 350,000 MAD); and a
+    salary paid a day early (every salary transfer of the account moved a day earlier).
 
     The other OSINT indicators (a handful) use phone ranges, e-mail domains and IP ranges that
     no simulated customer uses. With the added typologies on, no customer, employer, supplier
@@ -139,13 +161,15 @@ Hard negatives (listed in ``hard_negatives`` by kind, never labelled)
 
 Shares
     ``structuring_share`` (2 %) and, for each other typology, a share of injected accounts and a
-    share of hard negatives (1.5 % each by default); a share above 0 gives at least one account
-    when there are two or more (two for a ring), and a typology whose pattern does not fit in
-    ``days`` is left out (trafficking needs 15 days). New roles go to ordinary accounts only
-    (businesses where a business is needed), so the structuring roles are the same whatever
-    the other shares. The shared-identity negative share counts the accounts of families,
-    two-bank customers and couples; as many again share public IPs. At 3,000 accounts and 30
-    days: 60 structuring accounts, 45 of each other typology, 45 hard negatives of each.
+    share of hard negatives (1.5 % each by default, 1 % for ``anomaly``); a share above 0 gives
+    at least one account when there are two or more (two for a ring), and a typology whose
+    pattern does not fit in ``days`` is left out (trafficking needs 15 days, anomalies 10). New
+    roles go to ordinary accounts only (businesses where a business is needed), so the
+    structuring roles are the same whatever the other shares. The shared-identity negative
+    share counts the accounts of families, two-bank customers and couples; as many again share
+    public IPs. At 3,000 accounts and 30 days: 60 structuring accounts, 45 of each rule
+    typology, 45 hard negatives of each; 30 ``anomaly`` accounts (8, 8, 7 and 7 of the four
+    behaviours) and 30 of its hard negatives (10 of each kind).
 
 Determinism
     Everything is drawn from ``random.Random`` instances seeded from ``config.seed`` (never the
@@ -153,10 +177,14 @@ Determinism
     The valid traffic does not depend on ``invalid_messages``. Event ids are numbered in event
     time order (``tx-<seed>-<n>``, ``ae-<seed>-<n>``, ``ind-<seed>-<n>``). The typologies other
     than structuring, their negatives and the session layer draw from their own generators,
-    seeded after all the others: with their fourteen shares at 0 the output is byte for byte
-    what the structuring-only simulator produced. Trafficking, shared identities and OSINT
-    matches draw from generators seeded after those: with their six shares at 0 the output is
-    byte for byte what the simulator produced before they existed.
+    seeded after all the others: with their fourteen shares at 0 (and the anomalies' two) the
+    output is byte for byte what the structuring-only simulator produced. Trafficking, shared
+    identities and OSINT matches draw from generators seeded after those: with their six shares
+    at 0 (and the anomalies' two) the output is byte for byte what the simulator produced
+    before they existed. The anomalies are written last, once all other traffic is, from a
+    generator seeded after all of these: with ``anomaly_share`` and ``anomaly_negative_share``
+    at 0 the output is byte for byte what the simulator produced before them; above 0, the
+    other typologies' labels do not change.
 """
 
 from __future__ import annotations
@@ -168,7 +196,7 @@ import math
 import random
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -177,6 +205,7 @@ from typing import Any
 import orjson
 
 __all__ = [
+    "ANOMALY_KINDS",
     "HARD_NEGATIVES_BY_TYPOLOGY",
     "HARD_NEGATIVE_KINDS",
     "Simulation",
@@ -211,6 +240,7 @@ TAKEOVER = "account_takeover"
 TRAFFICKING = "trafficking_indicators"
 SHARED_IDENTITY = "shared_identity"
 OSINT = "osint_match"
+ANOMALY = "anomaly"
 #: Typology codes the simulator injects and labels.
 TYPOLOGIES: tuple[str, ...] = (
     STRUCTURING,
@@ -221,7 +251,14 @@ TYPOLOGIES: tuple[str, ...] = (
     TRAFFICKING,
     SHARED_IDENTITY,
     OSINT,
+    ANOMALY,
 )
+NIGHT_TRANSFER = "large_night_transfer_abroad"
+CARD_SPREE = "card_spree_in_a_new_country"
+NIGHT_CASH = "night_cash_in_a_new_city"
+WINDFALL = "business_windfall_paid_straight_out"
+#: The behaviours of ``anomaly`` accounts (no rule targets them), in the order handed out.
+ANOMALY_KINDS: tuple[str, ...] = (NIGHT_TRANSFER, CARD_SPREE, NIGHT_CASH, WINDFALL)
 
 SINGLE_NEAR = "single_near_threshold_deposit"
 TWO_NEAR = "two_near_deposits"
@@ -251,6 +288,9 @@ SHARED_IP = "customers_sharing_a_public_ip"
 EXPIRED_INDICATOR = "indicator_expired_before_use"
 COMMON_NAMES = "common_names_not_sanctioned"
 UNKNOWN_PHONE = "indicator_phone_no_customer_has"
+YEARLY_PAYMENT = "yearly_payment_by_a_big_spender"
+CAR_PURCHASE = "car_bought_by_a_big_spender"
+EARLY_SALARY = "salary_a_day_early"
 #: Hard-negative kinds of each typology, in the order they are handed out.
 HARD_NEGATIVES_BY_TYPOLOGY: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -262,6 +302,7 @@ HARD_NEGATIVES_BY_TYPOLOGY: Mapping[str, tuple[str, ...]] = MappingProxyType(
         TRAFFICKING: (BUSINESS_TRAVELLER, NIGHT_SHIFT, FAMILY_HOLIDAY, TOPUPS_AND_BUS, REMITTANCE),
         SHARED_IDENTITY: (FAMILY, TWO_BANKS, COUPLE, SHARED_IP),
         OSINT: (EXPIRED_INDICATOR, COMMON_NAMES, UNKNOWN_PHONE),
+        ANOMALY: (YEARLY_PAYMENT, CAR_PURCHASE, EARLY_SALARY),
     }
 )
 #: Every hard-negative kind (never labelled), typology by typology.
@@ -286,6 +327,8 @@ _SHARE_FIELDS = (
     "shared_identity_negative_share",
     "osint_match_share",
     "osint_match_negative_share",
+    "anomaly_share",
+    "anomaly_negative_share",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -321,6 +364,10 @@ class SimulationConfig:
     shared_identity_negative_share: float = 0.015  # accounts in families, pairs, couples
     osint_match_share: float = 0.015
     osint_match_negative_share: float = 0.015
+    # Behaviour unusual for the account that no rule targets (for the isolation forest), and
+    # its hard negatives. Both at 0: byte for byte what the simulator produced before them.
+    anomaly_share: float = 0.01
+    anomaly_negative_share: float = 0.01
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -349,6 +396,8 @@ class Simulation:
     messages: list[SimulatedMessage]  # sorted by (occurred_at, generation order)
     labels: dict[str, list[str]]  # account_id -> sorted typology codes (labelled accounts only)
     hard_negatives: dict[str, str]  # account_id -> kind of hard negative injected (not labelled)
+    #: account_id -> which unusual behaviour (`ANOMALY_KINDS`) an `anomaly` account shows
+    anomalies: dict[str, str] = field(default_factory=dict)
 
 
 def simulate(config: SimulationConfig) -> Simulation:
@@ -365,6 +414,9 @@ def simulate(config: SimulationConfig) -> Simulation:
     # Everything added for the typologies beyond structuring comes from this one, drawn last,
     # so that with their shares at 0 the traffic is exactly the structuring-only traffic.
     extension_seed = master.getrandbits(64)
+    # ... and the anomalies no rule targets from this one, drawn after it: with their two shares
+    # at 0 the traffic is exactly what it was before they existed.
+    anomaly_seed = master.getrandbits(64)
 
     pools = _Pools(random.Random(pool_seed))
     cal = _Calendar(start, config.days)
@@ -395,11 +447,17 @@ def simulate(config: SimulationConfig) -> Simulation:
         else:
             _individual_traffic(out, acct, accounts, cal, pools)
         _inject(out, acct, cal)
+    busy: set[str] = set()
     if cast is not None:
         ext = _Extension(out, cal, pools, accounts, cast, opened, inject_seed, session_seed)
         if more_cast is not None:
             ext.more = _More(ext, more_cast, start, more_inject_seed)
         ext.run()
+        busy = ext.busy
+    anomalies: dict[str, str] = {}
+    if config.anomaly_share > 0 or config.anomaly_negative_share > 0:
+        stage = _Anomalies(out, cal, pools, accounts, opened, busy, random.Random(anomaly_seed))
+        anomalies = stage.run(config)
     _indicators(out, random.Random(indicator_seed), start, config.days)
     if config.invalid_messages:
         _invalid(out, random.Random(invalid_seed), accounts, config)
@@ -418,6 +476,7 @@ def simulate(config: SimulationConfig) -> Simulation:
         messages=messages,
         labels={account: sorted(codes) for account, codes in sorted(labels.items())},
         hard_negatives=dict(sorted(hard.items())),
+        anomalies=dict(sorted(anomalies.items())),
     )
 
 
@@ -3832,3 +3891,382 @@ def _invalid(
             topic = TOPIC_ACCOUNTS
             raw = b"login " + key + b" from 10.0.0.1"
         out.add_raw(topic, key, offset, raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Anomalies no rule targets (for the isolation forest), and their hard negatives
+# --------------------------------------------------------------------------------------------
+
+#: Fewest simulated days for the anomalies: a week and more of ordinary history comes first.
+_ANOMALY_DAYS = 10
+#: Accounts opened at least this long before the period (an established habit to depart from).
+_ESTABLISHED = 30 * _DAY
+#: "Well off": a declared monthly income of at least this much (about the top sixth).
+_WELL_OFF = 12_000_00
+
+# fmt: off
+# Countries on no FATF list and in no armed conflict (detectors/data): banks, people, firms.
+# None of these names resembles an SDN entry or an OSINT indicator (see the tests).
+_FAR_PAYEES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "FR": (("BNP Paribas", "Credit Agricole", "Societe Generale"),
+           ("Julien Moreau", "Claire Lefebvre", "Antoine Girard"),
+           ("Negoce Atlantique SAS", "Lumiere Conseil SARL")),
+    "ES": (("CaixaBank", "BBVA", "Banco Santander"),
+           ("Javier Moreno", "Lucia Navarro", "Pablo Romero"),
+           ("Comercial Levante SL", "Distribuciones Sur SL")),
+    "IT": (("Intesa Sanpaolo", "UniCredit"), ("Giulia Ricci", "Marco Conti", "Paolo Greco"),
+           ("Tessuti Lombardi Srl", "Ceramiche Venete Srl")),
+    "BE": (("KBC", "Belfius"), ("Pieter Janssens", "Elise Peeters"), ("Brabant Logistics NV",)),
+    "NL": (("ING", "Rabobank"), ("Sanne Bakker", "Daan Visser"), ("Delta Handel BV",)),
+    "DE": (("Deutsche Bank", "Commerzbank"), ("Jonas Weber", "Lena Hoffmann"),
+           ("Nordwind Handels GmbH", "Rheinland Technik GmbH")),
+    "GB": (("Barclays", "Lloyds Bank"), ("Oliver Hughes", "Charlotte Evans"),
+           ("Thames Trading Ltd", "Pennine Supplies Ltd")),
+    "CA": (("Royal Bank of Canada", "TD Canada Trust"), ("Emily Tremblay", "Nathan Gagnon"),
+           ("Laurentian Imports Inc",)),
+    "PT": (("Millennium bcp", "Caixa Geral de Depositos"), ("Tiago Almeida", "Ines Carvalho"),
+           ("Lusitana Comercio Lda",)),
+}
+# shops where a card is used in person abroad (jewellery, department stores, electronics,
+# fashion; no lodging, transport or telecom): country -> (cities, (mcc, name) ...)
+_SPREE_SHOPS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "IT": (("Milan", "Rome"), (("5944", "Gioielleria Duomo"), ("5311", "Grandi Magazzini"),
+                               ("5732", "Elettronica Centrale"), ("5651", "Galleria Moda"))),
+    "GB": (("London", "Manchester"), (("5944", "Regent Jewellers"), ("5311", "Kingsway Stores"),
+                                      ("5732", "Tech Hub Electronics"),
+                                      ("5691", "Savile Outfitters"))),
+    "DE": (("Munich", "Berlin"), (("5944", "Juwelier Sonnenberg"), ("5311", "Kaufhaus Zentrum"),
+                                  ("5732", "Technik Markt"), ("5651", "Modehaus Berg"))),
+    "CH": (("Geneva", "Zurich"), (("5944", "Horlogerie du Lac"), ("5311", "Grand Magasin Rive"),
+                                  ("5732", "Swiss Digital Store"), ("5651", "Maison Leman"))),
+    "NL": (("Amsterdam", "Rotterdam"), (("5944", "Diamant Huis"), ("5311", "Warenhuis Dam"),
+                                        ("5732", "Elektro Centrum"), ("5651", "Mode Plaza"))),
+}
+# Moroccan towns no simulated customer lives in or visits in ordinary life (and none where a
+# funnel's cash leaves the country)
+_OTHER_TOWNS = ("El Jadida", "Safi", "Essaouira", "Beni Mellal", "Khouribga", "Ouarzazate",
+                "Errachidia", "Laayoune", "Taza", "Settat")
+_SCHOOLS = ("Groupe Scolaire Al Jabr", "Ecole Internationale Anfa", "Lycee Descartes Rabat",
+            "Universite Internationale de Rabat")
+_SECOND_HOMES = ("Residence Les Jardins SARL", "Domaine Palmeraie Gestion", "Marina Smir Location")
+_CAR_DEALERS = ("Auto Hall", "Sopriam", "Renault Commerce Maroc", "Toyota du Maroc",
+                "Univers Motors", "Smeia")
+# fmt: on
+
+
+def _median(values: list[int], default: int) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else default
+
+
+def _whereabouts(
+    records: list[_Record],
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Cities each account was seen in (its own events), and who paid each one by transfer
+    (the payee's ``in`` and the payer's ``out`` to an in-house account alike)."""
+    places: dict[str, set[str]] = {}
+    senders: dict[str, set[str]] = {}
+    for rec in records:
+        p = rec.payload
+        if p is None or rec.topic == TOPIC_INDICATORS:
+            continue
+        account = p["account_id"]
+        city = (p.get("location") or {}).get("city")
+        if city:
+            places.setdefault(account, set()).add(city)
+        cp = p.get("counterparty")
+        if rec.topic != TOPIC_TRANSACTIONS or p["kind"] != "transfer" or not cp:
+            continue
+        if p["direction"] == "in":
+            senders.setdefault(account, set()).add(cp.get("account_id") or cp.get("name") or "?")
+        elif cp.get("account_id"):
+            senders.setdefault(cp["account_id"], set()).add(account)
+    return places, senders
+
+
+class _Anomalies:
+    """Behaviour unusual for the account that no rule targets, and its hard negatives.
+
+    Runs once all other traffic is written, on ordinary accounts established before the period
+    and not used by the other typologies; draws only from its own generator."""
+
+    def __init__(
+        self,
+        out: _Emitter,
+        cal: _Calendar,
+        pools: _Pools,
+        accounts: list[_Account],
+        opened: dict[str, int],
+        busy: set[str],
+        rng: random.Random,
+    ) -> None:
+        self.out = out
+        self.days = cal.days
+        self.first = max(7, cal.days // 3)  # the first day an anomaly may happen
+        self.pools = pools
+        self.rng = rng
+        self.ledger = _ledger(out.records)
+        self.places, self.senders = _whereabouts(out.records)
+        self.free = [
+            a
+            for a in accounts
+            if a.role == _ORDINARY
+            and a.account_id not in busy
+            and opened.get(a.account_id, 0) <= -_ESTABLISHED
+        ]
+        rng.shuffle(self.free)
+
+    # -- casting ---------------------------------------------------------------------------------
+
+    def _salaried(self, acct: _Account) -> bool:
+        return any(
+            e.kind == "transfer" and e.direction == "in" and (e.payee or "").startswith("EMP-")
+            for e in self.ledger.get(acct.account_id, [])
+        )
+
+    def _fits(self, kind: str, acct: _Account, strict: bool) -> bool:
+        entries = self.ledger.get(acct.account_id, [])
+        if kind == WINDFALL:  # one payer more must keep it far from the mule rule's five
+            return (
+                acct.business
+                and len(self.senders.get(acct.account_id, ())) <= 3
+                and any(e.direction == "in" for e in entries)
+            )
+        if acct.business:
+            return False
+        if kind in (NIGHT_TRANSFER, EARLY_SALARY):
+            outs = any(e.kind == "transfer" and e.direction == "out" for e in entries)
+            return self._salaried(acct) and (outs or kind == EARLY_SALARY)
+        if kind == CARD_SPREE:
+            return sum(e.kind == "card_payment" for e in entries) >= 5
+        if kind in (YEARLY_PAYMENT, CAR_PURCHASE):
+            return acct.income_cents >= _WELL_OFF or not strict
+        return True  # NIGHT_CASH: any individual
+
+    def _take(self, kind: str) -> _Account | None:
+        for strict in (True, False):
+            for i, acct in enumerate(self.free):
+                if self._fits(kind, acct, strict):
+                    return self.free.pop(i)
+        return None
+
+    def run(self, config: SimulationConfig) -> dict[str, str]:
+        """Hand out the roles, write the traffic; return account -> behaviour of the labelled."""
+        if self.days < _ANOMALY_DAYS:
+            return {}
+        shown: dict[str, str] = {}
+        cast: list[tuple[_Account, str]] = []
+        for j in range(_count(config.accounts, config.anomaly_share)):
+            kind = ANOMALY_KINDS[j % len(ANOMALY_KINDS)]
+            acct = self._take(kind)
+            if acct is not None:
+                acct.role = ANOMALY
+                shown[acct.account_id] = kind
+                cast.append((acct, kind))
+        kinds = HARD_NEGATIVES_BY_TYPOLOGY[ANOMALY]
+        for j in range(_count(config.accounts, config.anomaly_negative_share)):
+            kind = kinds[j % len(kinds)]
+            acct = self._take(kind)
+            if acct is not None:
+                acct.role = kind
+                cast.append((acct, kind))
+        handlers: dict[str, Callable[[_Account], None]] = {
+            NIGHT_TRANSFER: self.night_transfer,
+            CARD_SPREE: self.card_spree,
+            NIGHT_CASH: self.night_cash,
+            WINDFALL: self.pass_through,
+            YEARLY_PAYMENT: self.yearly_payment,
+            CAR_PURCHASE: self.car_purchase,
+            EARLY_SALARY: self.early_salary,
+        }
+        for acct, kind in cast:
+            handlers[kind](acct)
+        return shown
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _day(self, last: int | None = None) -> int:
+        return self.rng.randint(self.first, self.days - 2 if last is None else last)
+
+    def _before(self, acct: _Account, moment: int) -> list[_Entry]:
+        return [e for e in self.ledger.get(acct.account_id, []) if e.offset < moment]
+
+    def _transfer(self, acct: _Account, offset: int, cents: int, party: dict[str, Any]) -> None:
+        """A transfer out from the customer's own device (online or in the app)."""
+        rng = self.rng
+        d = 0 if len(acct.devices) == 1 or rng.random() < 0.75 else 1
+        self.out.txn(
+            acct,
+            offset,
+            "transfer",
+            "out",
+            cents,
+            channel=rng.choice(("online", "mobile")),
+            counterparty=party,
+            rng=rng,
+            device_id=acct.devices[d],
+            ip=acct.ips[d],
+        )
+
+    def _abroad(self, firm: bool | None = None) -> dict[str, Any]:
+        """A person or a firm banking in a country on no risk list."""
+        rng = self.rng
+        country = rng.choice(sorted(_FAR_PAYEES))
+        banks, people, firms = _FAR_PAYEES[country]
+        firm = rng.random() < 0.3 if firm is None else firm
+        return _payee(rng, country, rng.choice(firms if firm else people), rng.choice(banks))
+
+    def _company(self) -> dict[str, Any]:
+        """A Moroccan company at another bank, named like no SDN entry."""
+        return _external(self.rng, COUNTRY, _unlike(self.pools._company(self.rng)))
+
+    # -- anomalies -------------------------------------------------------------------------------
+
+    def night_transfer(self, acct: _Account) -> None:
+        """A salaried customer's one transfer of 30 to 100 times their usual transfer, between
+        02:00 and 04:00 Morocco time, to someone abroad they never paid."""
+        rng = self.rng
+        moment = _at(rng, self._day(), 1.0, 3.0)  # UTC: 02:00 to 04:00 in Morocco (UTC+1)
+        usual = _median(
+            [
+                e.cents
+                for e in self._before(acct, moment)
+                if e.kind == "transfer" and e.direction == "out"
+            ],
+            1_000_00,
+        )
+        cents = max(15_000_00, int(usual * rng.uniform(30, 100))) // 100_00 * 100_00
+        self._transfer(acct, moment, cents, self._abroad())
+
+    def card_spree(self, acct: _Account) -> None:
+        """The card in person in a country it was never used in: three to five purchases of 20
+        to 60 times its usual payment (at least 3,000 MAD) at different shops within an hour."""
+        rng = self.rng
+        start = _at(rng, self._day(), 9, 18)
+        usual = _median(
+            [e.cents for e in self._before(acct, start) if e.kind == "card_payment"], 200_00
+        )
+        country = rng.choice(sorted(_SPREE_SHOPS))
+        cities, shops = _SPREE_SHOPS[country]
+        c = rng.randrange(len(cities))
+        count = rng.randint(3, 5)
+        picks = rng.sample(range(len(shops)), min(count, len(shops)))
+        picks += [rng.randrange(len(shops)) for _ in range(count - len(picks))]
+        times = sorted(start + rng.randint(0, 55 * 60) for _ in range(count))
+        for moment, n in zip(times, picks, strict=True):
+            mcc, name = shops[n]
+            merchant = {
+                "merchant_id": f"MER-ABR{country}{c}{n:02d}",
+                "name": f"{name} {cities[c]}",
+                "mcc": mcc,
+                "country": country,
+            }
+            cents = max(3_000_00, int(usual * rng.uniform(20, 60))) // 10_00 * 10_00
+            self.out.txn(
+                acct,
+                moment,
+                "card_payment",
+                "out",
+                cents,
+                channel="pos",
+                city=cities[c],
+                country=country,
+                rng=rng,
+                extra={
+                    "card": {"card_id": acct.card_id, "bin": acct.card_bin},
+                    "merchant": merchant,
+                },
+            )
+
+    def night_cash(self, acct: _Account) -> None:
+        """Five to ten ATM withdrawals over one or two nights, between 00:30 and 05:00 Morocco
+        time, in a town the customer was never seen in."""
+        rng = self.rng
+        seen = self.places.get(acct.account_id, set()) | {acct.city}
+        town = rng.choice([t for t in (*_CITY_NAMES, *_OTHER_TOWNS) if t not in seen])
+        nights = rng.randint(1, 2)
+        total = rng.randint(5, 10)
+        counts = [total] if nights == 1 else [total // 2, total - total // 2]
+        first = self._day(self.days - 1 - nights)
+        for k, count in enumerate(counts):
+            moment = (first + k) * _DAY + rng.randint(-_HOUR // 2, 2 * _HOUR)
+            for _ in range(count):
+                cents = rng.choice((1_000, 1_500, 2_000, 2_000, 2_500, 3_000, 4_000)) * 100
+                self.out.txn(
+                    acct, moment, "cash_withdrawal", "out", cents, channel="atm", city=town, rng=rng
+                )
+                moment += rng.randint(3 * 60, 12 * 60)
+
+    def pass_through(self, acct: _Account) -> None:
+        """A business paid 40 to 60 times its usual inflow by a payer it never dealt with, and
+        90 to 99 % of it paid out in one transfer to a new payee within hours."""
+        rng = self.rng
+        moment = _at(rng, self._day(), 8, 15)
+        usual = _median(
+            [e.cents for e in self._before(acct, moment) if e.direction == "in"], 10_000_00
+        )
+        cents = max(100_000_00, int(usual * rng.uniform(40, 60))) // 1000_00 * 1000_00
+        payer = self._abroad(firm=True) if rng.random() < 0.4 else self._company()
+        self.out.txn(acct, moment, "transfer", "in", cents, counterparty=payer, rng=rng)
+        payee = self._abroad(firm=True) if rng.random() < 0.6 else self._company()
+        paid = int(cents * rng.uniform(0.90, 0.99)) // 100_00 * 100_00
+        self._transfer(acct, moment + rng.randint(20 * 60, 5 * _HOUR), paid, payee)
+
+    # -- hard negatives --------------------------------------------------------------------------
+
+    def _big_payments(self, acct: _Account, before_day: int) -> None:
+        """A big spender's history: three to five transfers of 8,000 to 30,000 MAD to one or two
+        people it pays regularly, by day, before the large payment."""
+        rng = self.rng
+        surname = acct.name.split(" ", 1)[-1]
+        payees = [
+            _external(rng, COUNTRY, _unlike(f"{rng.choice(_FIRST_MALE + _FIRST_FEMALE)} {surname}"))
+            for _ in range(rng.randint(1, 2))
+        ]
+        for _ in range(rng.randint(3, 5)):
+            when = _at(rng, rng.randint(0, max(0, before_day - 1)), 8, 19)
+            self._transfer(acct, when, rng.randint(8, 30) * 1000_00, rng.choice(payees))
+
+    def yearly_payment(self, acct: _Account) -> None:
+        """Hard negative: a well-off customer with a history of big payments pays a year's rent
+        of a holiday home or a year's school fees (40,000 to 150,000 MAD) by day."""
+        rng = self.rng
+        day = self._day()
+        self._big_payments(acct, day)
+        name = rng.choice(_SCHOOLS if rng.random() < 0.5 else _SECOND_HOMES)
+        party = _external(rng, COUNTRY, name)
+        self._transfer(acct, _at(rng, day, 8, 17), rng.randint(40, 150) * 1000_00, party)
+
+    def car_purchase(self, acct: _Account) -> None:
+        """Hard negative: a well-off customer with a history of big payments buys a car, paid at
+        the branch to a dealer (120,000 to 350,000 MAD)."""
+        rng = self.rng
+        day = self._day()
+        self._big_payments(acct, day)
+        dealer = _external(rng, COUNTRY, f"{rng.choice(_CAR_DEALERS)} {acct.city}")
+        self.out.txn(
+            acct,
+            _at(rng, day, 8.5, 16),
+            "transfer",
+            "out",
+            rng.randint(120, 350) * 1000_00,
+            channel="branch",
+            city=acct.city,
+            counterparty=dealer,
+            rng=rng,
+        )
+
+    def early_salary(self, acct: _Account) -> None:
+        """Hard negative: the employer pays the salary a day early (a holiday on payday)."""
+        for rec in self.out.records:
+            p = rec.payload
+            if (
+                rec.topic == TOPIC_TRANSACTIONS
+                and p is not None
+                and p["account_id"] == acct.account_id
+                and p["kind"] == "transfer"
+                and p["direction"] == "in"
+                and str((p.get("counterparty") or {}).get("account_id", "")).startswith("EMP-")
+                and rec.offset >= _DAY
+            ):
+                rec.offset -= _DAY

@@ -6,21 +6,28 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from models import ALERT_SCHEMA_VERSION, Alert, Reason, Severity, Typology
+from streams.cli import main
 from streams.evaluate import (
     Evaluation,
     Scores,
+    TopCount,
     evaluate,
     load_account_ids,
     load_alerts,
     load_labels,
+    load_scores,
+    rank_anomalies,
     write_report,
 )
 from tests.factories import T0
 
 S = Typology.STRUCTURING.value
 M = Typology.MULE_ACCOUNT.value
+A = Typology.ANOMALY.value
+C = Typology.CARD_TESTING.value
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -337,3 +344,243 @@ def test_table_without_typologies_still_has_the_account_level() -> None:
     assert "(no typology labelled or alerted)" in text
     assert "account level" in text
     assert text.splitlines()[-1] == "0 alerts, 0 labelled accounts."
+
+
+# --- anomaly scores ----------------------------------------------------------------------------
+
+
+def anomaly_labels() -> dict[str, set[str]]:
+    """P1, P2 anomalies; N1..N3 unlabelled; R1 a rule typology's account (left out of the AUC)."""
+    return {"P1": {A}, "P2": {A}, "R1": {S}, "N1": set()}
+
+
+def test_auc_is_one_for_a_perfect_separation_and_zero_reversed() -> None:
+    labels = anomaly_labels()
+    perfect = {"P1": 0.99, "P2": 0.98, "N1": 0.5, "N2": 0.4, "N3": 0.1, "R1": 1.0}
+    ranking = rank_anomalies(labels, [], perfect)
+    assert ranking.roc_auc == 1.0
+    assert (ranking.positives, ranking.negatives, ranking.ranked) == (2, 3, 6)
+    reversed_ = {"P1": 0.1, "P2": 0.2, "N1": 0.5, "N2": 0.9, "N3": 0.95, "R1": 0.0}
+    assert rank_anomalies(labels, [], reversed_).roc_auc == 0.0
+
+
+def test_auc_is_one_half_for_ties_and_counts_pairs() -> None:
+    labels = anomaly_labels()
+    ties = {"P1": 0.7, "P2": 0.7, "N1": 0.7, "N2": 0.7, "N3": 0.7}
+    assert rank_anomalies(labels, [], ties).roc_auc == 0.5
+    # P1 beats all three negatives, P2 beats one and ties one: (3 + 1 + 0.5) / 6
+    mixed = {"P1": 0.9, "P2": 0.5, "N1": 0.5, "N2": 0.4, "N3": 0.8}
+    assert rank_anomalies(labels, [], mixed).roc_auc == pytest.approx(4.5 / 6)
+
+
+def test_auc_is_none_without_positives_or_negatives_and_unscored_labels_rank_last() -> None:
+    assert rank_anomalies({"N1": set()}, [], {"N1": 0.3}).roc_auc is None
+    assert rank_anomalies({"P1": {A}}, [], {"P1": 0.3}).roc_auc is None
+    ranking = rank_anomalies({"P1": {A}}, [], {"N1": 0.3})  # P1 never scored: 0
+    assert ranking.roc_auc == 0.0
+    assert ranking.ranked == 2
+
+
+def test_top_percentile_counts_each_rule_typology() -> None:
+    # 300 accounts: the top 1 % is the 3 highest scores
+    scores = {f"N{i:03d}": i / 1000 for i in range(290)}
+    scores |= {"C1": 0.999, "C2": 0.998, "C3": 0.2, "S1": 0.997, "S2": 0.1}
+    scores |= {f"P{i}": 0.5 for i in range(5)}
+    labels: dict[str, set[str]] = {"C1": {C}, "C2": {C, S}, "C3": {C}, "S1": {S}, "S2": {S}}
+    labels |= {f"P{i}": {A} for i in range(5)}
+    ranking = rank_anomalies(labels, [], scores)
+    assert ranking.ranked == 300
+    assert ranking.top_cutoff == 0.997
+    assert ranking.top_accounts == 3
+    assert ranking.top_by_typology == {
+        C: TopCount(labelled=3, in_top=2),
+        S: TopCount(labelled=3, in_top=2),
+    }
+    assert ranking.top_by_typology[C].share == pytest.approx(2 / 3)
+    assert A not in ranking.top_by_typology
+
+
+def test_top_percentile_includes_ties_at_the_cutoff() -> None:
+    scores = {f"N{i}": 0.1 for i in range(97)} | {"X": 1.0, "Y": 1.0, "Z": 1.0}
+    ranking = rank_anomalies({"Y": {S}}, [], scores)
+    assert ranking.top_cutoff == 1.0
+    assert ranking.top_accounts == 3  # 1 % of 100 is one account; all three tie at the top
+    assert ranking.top_by_typology == {S: TopCount(labelled=1, in_top=1)}
+
+
+def test_anomaly_alerts_are_split_by_whom_they_fall_on() -> None:
+    alerts = [
+        make_alert("P1", Typology.ANOMALY),
+        make_alert("N1", Typology.ANOMALY),
+        make_alert("X9", Typology.ANOMALY),  # in no label: unlabelled too
+        make_alert("R1", Typology.ANOMALY, Typology.STRUCTURING),
+        make_alert("R1", Typology.STRUCTURING, alert_id="r1-s"),
+        make_alert("P2", Typology.STRUCTURING),  # not an anomaly alert
+    ]
+    ranking = rank_anomalies(anomaly_labels(), alerts, {"P1": 0.9, "N1": 0.2})
+    assert ranking.alerted == 4
+    assert (
+        ranking.alerted_labelled,
+        ranking.alerted_unlabelled,
+        ranking.alerted_rule_labelled,
+    ) == (1, 2, 1)
+
+
+def test_evaluate_with_scores_adds_the_anomaly_report() -> None:
+    labels = anomaly_labels()
+    alerts = [make_alert("P1", Typology.ANOMALY), make_alert("R1")]
+    scores = {"P1": 0.99, "P2": 0.98, "N1": 0.5, "R1": 0.2}
+    ev = evaluate(labels, alerts, scores=scores)
+    assert ev.anomaly is not None and ev.anomaly.roc_auc == 1.0
+    assert ev.by_typology[A].tp == 1 and ev.by_typology[A].fn == 1  # at the threshold
+    data = ev.to_json()
+    assert list(data) == sorted(data)
+    anomaly = data["anomaly"]
+    assert anomaly["roc_auc"] == 1.0
+    assert anomaly["positives"] == 2 and anomaly["negatives"] == 1
+    assert anomaly["top_percentile"]["share"] == 0.01
+    assert anomaly["top_percentile"]["accounts"] == 1
+    assert anomaly["top_percentile"]["by_typology"] == {
+        S: {"in_top": 0, "labelled": 1, "share": 0.0}
+    }
+    assert anomaly["alerted_accounts"] == {
+        "anomaly_labelled": 1,
+        "rule_labelled_only": 0,
+        "total": 1,
+        "unlabelled": 0,
+    }
+    text = ev.table()
+    assert "ROC-AUC 1.0000 (2 anomaly accounts vs 1 unlabelled accounts)" in text
+    assert "top 1 %: 1 accounts scoring at least 0.990000" in text
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith(S)]
+    assert rows[-1] == [S, "1", "0", "0.0000"]  # the top-percentile row, after the table's
+    assert "anomaly" not in evaluate(labels, alerts).to_json()
+    assert "ROC-AUC" not in evaluate(labels, alerts).table()
+
+
+def test_write_report_with_scores_draws_a_roc_panel(tmp_path: Path) -> None:
+    labels = anomaly_labels()
+    scores = {"P1": 0.99, "P2": 0.6, "N1": 0.7, "N2": 0.2, "R1": 0.1}
+    ev = evaluate(labels, [make_alert("P1", Typology.ANOMALY)], scores=scores)
+    assert ev.anomaly is not None and ev.anomaly.curve[0]
+    write_report(ev, tmp_path / "a.json", tmp_path / "a.png")
+    write_report(ev, tmp_path / "b.json", tmp_path / "b.png")
+    plain = evaluate(labels, [make_alert("P1", Typology.ANOMALY)])
+    write_report(plain, tmp_path / "c.json", tmp_path / "c.png")
+    png = (tmp_path / "a.png").read_bytes()
+    assert png[:8] == PNG_SIGNATURE
+    assert png == (tmp_path / "b.png").read_bytes()
+    # the ROC panel makes the chart wider
+    width = int.from_bytes(png[16:20], "big")
+    assert width > int.from_bytes((tmp_path / "c.png").read_bytes()[16:20], "big")
+    assert json.loads((tmp_path / "a.json").read_text())["anomaly"]["roc_auc"] == 0.75
+
+
+def write_scores(path: Path, rows: list[tuple[str, str, float]]) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps({"account_id": a, "event_id": e, "score": s}) + "\n" for a, e, s in rows
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_load_scores_keeps_each_accounts_highest_and_skips_derived_only_accounts(
+    tmp_path: Path,
+) -> None:
+    path = write_scores(
+        tmp_path / "scores.jsonl",
+        [
+            ("A", "tx-1", 0.2),
+            ("A", "tx-2", 0.9),
+            ("A", "tx-3~payee", 0.95),  # a leg derived for A counts towards A
+            ("B", "tx-4", 0.4),
+            ("EXT-MA-1", "tx-5~payee", 0.99),  # another bank's account, seen only as payee
+        ],
+    )
+    assert load_scores(path) == {"A": 0.95, "B": 0.4}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "line 2: not valid JSON"),
+        ('{"account_id": "A"}', "line 2: expected an object"),
+        ('{"account_id": 7, "score": 0.5}', "line 2: expected an object"),
+        ('{"account_id": "A", "score": 1.5}', "line 2: expected an object"),
+        ('{"account_id": "A", "score": true}', "line 2: expected an object"),
+        ("[0.5]", "line 2: expected an object"),
+    ],
+)
+def test_load_scores_rejects_bad_lines(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "scores.jsonl"
+    path.write_text(f'{{"account_id": "A", "event_id": "e", "score": 0.1}}\n{line}\n\n')
+    with pytest.raises(ValueError, match=message):
+        load_scores(path)
+    with pytest.raises(ValueError, match="cannot read"):
+        load_scores(tmp_path / "missing.jsonl")
+
+
+def test_cli_evaluate_with_scores(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"P1": [A], "P2": [A], "R1": [S], "R2": [C]}))
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text(
+        make_alert("R1").model_dump_json()
+        + "\n"
+        + make_alert("R2", Typology.CARD_TESTING).model_dump_json()
+        + "\n"
+        + make_alert("P1", Typology.ANOMALY).model_dump_json()
+        + "\n"
+        + make_alert("N7", Typology.ANOMALY).model_dump_json()
+        + "\n"
+    )
+    rows = [(f"N{i}", f"tx-n{i}", i / 200) for i in range(100)]
+    rows += [("P1", "tx-p1", 0.999), ("P2", "tx-p2", 0.97), ("R1", "tx-r1", 0.1)]
+    rows += [("R2", "tx-r2", 0.998), ("EXT-1", "tx-x~payee", 1.0)]
+    scores = write_scores(tmp_path / "scores.jsonl", rows)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--labels",
+            str(labels),
+            "--alerts",
+            str(alerts),
+            "--scores",
+            str(scores),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "ROC-AUC 1.0000 (2 anomaly accounts vs 100 unlabelled accounts)" in result.output
+    assert "anomaly alerts on 2 accounts: 1 labelled anomaly, 1 unlabelled" in result.output
+    report = json.loads((out / "report.json").read_text())
+    top = report["anomaly"]["top_percentile"]
+    assert report["anomaly"]["ranked_accounts"] == 104  # not EXT-1
+    assert top["accounts"] == 2  # ceil(1.04): P1 and R2
+    assert top["by_typology"] == {
+        C: {"in_top": 1, "labelled": 1, "share": 1.0},
+        S: {"in_top": 0, "labelled": 1, "share": 0.0},
+    }
+    assert report["by_typology"][A]["tp"] == 1
+    assert (out / "report.png").read_bytes()[:8] == PNG_SIGNATURE
+
+    plain = CliRunner().invoke(
+        main, ["evaluate", "--labels", str(labels), "--alerts", str(alerts), "--out", str(out)]
+    )
+    assert plain.exit_code == 0, plain.output
+    assert "ROC-AUC" not in plain.output
+    assert "anomaly" not in json.loads((out / "report.json").read_text())
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("nope\n")
+    failed = CliRunner().invoke(
+        main,
+        ["evaluate", "--labels", str(labels), "--alerts", str(alerts), "--scores", str(bad)],
+    )
+    assert failed.exit_code == 2
+    assert "line 1: not valid JSON" in failed.output

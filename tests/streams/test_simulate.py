@@ -11,6 +11,10 @@ red flags with a strong one within 28 days; identity rings (a document behind tw
 phone, e-mail or device behind three names at three addresses); OSINT indicators matched after
 normalisation before they expire, and payees named as on the SDN list in any spelling. Their
 labels must be exactly the accounts these reference checks find.
+
+The ``anomaly`` accounts (behaviour unusual for the account that no rule targets, for the
+isolation forest) must show their behaviour after an ordinary history, and the rule detectors,
+replayed over the traffic, must raise nothing on them nor on their hard negatives.
 """
 
 from __future__ import annotations
@@ -37,9 +41,14 @@ from detectors import (
     build_detectors,
     build_policy,
 )
+from detectors.country_risk import CountryRisk
+from detectors.watchlist import Watchlist
 from models import AccountEvent, Indicator, Transaction
 from models.codec import Rejection, decode
+from streams import simulate as simulator
+from streams.replay import replay
 from streams.simulate import (
+    ANOMALY_KINDS,
     HARD_NEGATIVE_KINDS,
     HARD_NEGATIVES_BY_TYPOLOGY,
     TYPOLOGIES,
@@ -64,10 +73,11 @@ NO_NEW_TYPOLOGIES: dict[str, Any] = {
     "account_takeover_negative_share": 0.0,
     **{
         f"{typology}_{kind}": 0.0
-        for typology in ("trafficking_indicators", "shared_identity", "osint_match")
+        for typology in ("trafficking_indicators", "shared_identity", "osint_match", "anomaly")
         for kind in ("share", "negative_share")
     },
 }
+NO_ANOMALIES: dict[str, Any] = {"anomaly_share": 0.0, "anomaly_negative_share": 0.0}
 MINUTE, HOUR, DAY = 60, 3_600, 86_400
 PROBE_MCCS = {"5815", "5816", "5817", "5818", "8398", "4816"}
 RESALE_MCCS = {"5732", "5045", "5944", "6540", "5946"}
@@ -512,7 +522,8 @@ def test_without_the_added_typologies_the_traffic_is_what_it_was_before_them() -
     """With the trafficking, shared-identity and OSINT shares at 0 the simulator writes exactly
     what it wrote before those three existed (digest of that version's output)."""
     zero = {f"{t}_{kind}": 0.0 for t in ADDED for kind in ("share", "negative_share")}
-    sim = simulate(SimulationConfig(accounts=300, seed=3, invalid_messages=20, **zero))
+    config = SimulationConfig(accounts=300, seed=3, invalid_messages=20, **zero, **NO_ANOMALIES)
+    sim = simulate(config)
     assert digest(sim) == "9991e5c8e679de79e3c2e7d93916c2a5fba64b63cf86996c0eb8dc40104cc16a"
     assert not set(ADDED) & {code for codes in sim.labels.values() for code in codes}
 
@@ -565,9 +576,11 @@ def test_every_typology_is_labelled_at_the_default_shares(sim: Simulation) -> No
         "trafficking_indicators",
         "shared_identity",
         "osint_match",
+        "anomaly",
     }
     assert counts["structuring"] == 16  # 2 % of 800
-    for typology in set(counts) - {"structuring"}:
+    assert counts["anomaly"] == 8  # 1 % of 800
+    for typology in set(counts) - {"structuring", "anomaly"}:
         assert counts[typology] == 12, typology  # 1.5 % of 800
     assert set(sim.hard_negatives.values()) == set(HARD_NEGATIVE_KINDS)
 
@@ -968,7 +981,10 @@ def sdn_payers(book: Book) -> set[str]:
 def test_the_added_typologies_are_labelled_at_3000_accounts(big: Simulation) -> None:
     counts = {t: len(labelled(big, t)) for t in TYPOLOGIES}
     assert counts["structuring"] == 60
-    assert all(count == 45 for t, count in counts.items() if t != "structuring"), counts
+    assert counts["anomaly"] == 30
+    rules = {t: count for t, count in counts.items() if t not in ("structuring", "anomaly")}
+    assert set(rules.values()) == {45}, counts
+    assert len(big.anomalies) == 30
     kinds = set(big.hard_negatives.values())
     for typology, negatives in ADDED_NEGATIVES.items():
         assert set(negatives) <= kinds, typology
@@ -1217,3 +1233,232 @@ def test_osint_negatives_come_close_and_do_not_match(big: Simulation, big_book: 
     assert not everyone & LOOKALIKES
     assert not {n for n in everyone if n and n.split(" ")[0] in ("Rif", "Argan")}
     assert not sdn_payers(big_book) & set(big.hard_negatives)
+
+
+# --- anomalies no rule targets (for the isolation forest) -----------------------------------
+
+ANOMALY_NEGATIVES = HARD_NEGATIVES_BY_TYPOLOGY["anomaly"]
+WEEK = 7 * DAY
+
+
+def local_hours(t: int) -> float:
+    """Hours after midnight in Morocco (UTC+1, Ramadan ignored as in the simulator)."""
+    return ((t + HOUR) % DAY) / HOUR
+
+
+def median(values: list[int]) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def country_of(o: dict[str, Any]) -> str:
+    return str((o.get("location") or {}).get("country", "MA"))
+
+
+def cp_country(o: dict[str, Any]) -> str:
+    return str((o.get("counterparty") or {}).get("country", "MA"))
+
+
+def has_history(book: Book, account: str, t: int) -> bool:
+    """An ordinary life of at least a week before `t`, on an account opened a month before."""
+    earlier = [o for o in book.txns[account] if o["t"] < t]
+    return (
+        len(earlier) >= 5
+        and earlier[0]["t"] <= t - WEEK
+        and book.opened[account] <= book.start - 30 * DAY
+    )
+
+
+def anomaly_shape(book: Book, account: str, kind: str) -> bool:
+    """Whether the account shows the injected unusual behaviour, after an ordinary history."""
+    txns = book.txns[account]
+    if kind == "large_night_transfer_abroad":
+        abroad = [o for o in txns if o["kind"] == "transfer" and cp_country(o) != "MA"]
+        if len(abroad) != 1:
+            return False
+        big = abroad[0]
+        before = [
+            o
+            for o in txns
+            if o["t"] < big["t"] and o["kind"] == "transfer" and o["direction"] == "out"
+        ]
+        paid = {(o.get("counterparty") or {}).get("account_id") for o in before}
+        return (
+            big["direction"] == "out"
+            and 2.0 <= local_hours(big["t"]) < 4.0
+            and big["cents"] >= max(15_000_00, 29 * median([o["cents"] for o in before]))
+            and big["counterparty"]["account_id"] not in paid
+            and has_history(book, account, big["t"])
+        )
+    if kind == "card_spree_in_a_new_country":
+        spree = [o for o in txns if o["kind"] == "card_payment" and country_of(o) != "MA"]
+        if not 3 <= len(spree) <= 5 or len({country_of(o) for o in spree}) != 1:
+            return False
+        first = spree[0]["t"]
+        usual = median([o["cents"] for o in txns if o["t"] < first and o["kind"] == "card_payment"])
+        return (
+            spree[-1]["t"] - first <= HOUR
+            and all(
+                o["channel"] == "pos" and o["cents"] >= max(3_000_00, 19 * usual) for o in spree
+            )
+            and has_history(book, account, first)
+        )
+    if kind == "night_cash_in_a_new_city":
+        towns: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for o in txns:
+            if o["kind"] == "cash_withdrawal":
+                towns[o["location"]["city"]].append(o)
+        for town, cash in towns.items():
+            first = cash[0]["t"]
+            seen = {
+                (o.get("location") or {}).get("city")
+                for o in txns + book.access[account]
+                if o["t"] < first
+            }
+            if (
+                town not in seen
+                and 5 <= len(cash) <= 10
+                and all(0.5 <= local_hours(o["t"]) < 5.0 for o in cash)
+                and cash[-1]["t"] - first <= 2 * DAY
+                and has_history(book, account, first)
+            ):
+                return True
+        return False
+    # business_windfall_paid_straight_out
+    inflows = [o for o in txns if o["kind"] == "transfer" and o["direction"] == "in"]
+    for windfall in inflows:
+        before = [o["cents"] for o in txns if o["direction"] == "in" and o["t"] < windfall["t"]]
+        if not before or windfall["cents"] < max(100_000_00, 39 * median(before)):
+            continue
+        out = [
+            o
+            for o in txns
+            if o["kind"] == "transfer"
+            and o["direction"] == "out"
+            and windfall["t"] < o["t"] <= windfall["t"] + 5 * HOUR + 20 * MINUTE
+        ]
+        passed = [
+            o for o in out if 0.89 * windfall["cents"] <= o["cents"] <= 0.99 * windfall["cents"]
+        ]
+        return len(passed) == 1 and has_history(book, account, windfall["t"])
+    return False
+
+
+def test_anomalies_are_labelled_alone_at_the_default_shares(sim: Simulation) -> None:
+    accounts = labelled(sim, "anomaly")
+    assert len(accounts) == 8
+    assert all(sim.labels[a] == ["anomaly"] for a in accounts)
+    assert set(sim.anomalies) == accounts
+    assert sorted(set(sim.anomalies.values())) == sorted(ANOMALY_KINDS)
+    negatives = [a for a, kind in sim.hard_negatives.items() if kind in ANOMALY_NEGATIVES]
+    assert len(negatives) == 8
+    assert set(ANOMALY_NEGATIVES) <= set(sim.hard_negatives.values())
+
+
+def test_anomalies_are_deterministic_and_drawn_after_everything_else() -> None:
+    config = SimulationConfig(accounts=300, seed=4)
+    first, second = simulate(config), simulate(config)
+    assert digest(first) == digest(second)
+    assert first.anomalies == second.anomalies
+    assert first.anomalies
+    without = simulate(replace(config, **NO_ANOMALIES))
+    assert not without.anomalies
+    assert "anomaly" not in {code for codes in without.labels.values() for code in codes}
+    # the other typologies' labels do not depend on the anomalies
+    rules = {a: c for a, c in first.labels.items() if c != ["anomaly"]}
+    assert rules == without.labels
+
+
+def test_without_the_anomalies_the_traffic_is_what_it_was_before_them() -> None:
+    """With the two anomaly shares at 0 the simulator writes exactly what it wrote before the
+    anomalies existed (digest of that version's output for this configuration)."""
+    sim = simulate(SimulationConfig(accounts=300, seed=3, invalid_messages=20, **NO_ANOMALIES))
+    assert digest(sim) == "15b7a327413f0d01476f83f3a55ccd7a240af08960fa22a58e48d862eae0bc82"
+
+
+def test_anomalies_need_ten_days() -> None:
+    short = simulate(SimulationConfig(accounts=200, days=9, seed=1))
+    assert not short.anomalies
+    assert not {k for k in short.hard_negatives.values() if k in ANOMALY_NEGATIVES}
+
+
+@pytest.mark.parametrize("kind", ANOMALY_KINDS)
+def test_each_anomaly_follows_an_ordinary_history(
+    big: Simulation, big_book: Book, kind: str
+) -> None:
+    accounts = sorted(a for a, k in big.anomalies.items() if k == kind)
+    assert len(accounts) >= 7
+    assert [a for a in accounts if not anomaly_shape(big_book, a, kind)] == []
+
+
+def test_no_other_account_shows_an_anomaly(big: Simulation, big_book: Book) -> None:
+    """No unlabelled account (ordinary, or a hard negative of any typology) shows one."""
+    quiet = sorted(big_book.accounts - set(big.labels))
+    for kind in ANOMALY_KINDS:
+        assert [a for a in quiet if anomaly_shape(big_book, a, kind)] == [], kind
+
+
+def test_anomaly_negatives_show_large_but_ordinary_payments(
+    big: Simulation, big_book: Book
+) -> None:
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for account, kind in big.hard_negatives.items():
+        by_kind[kind].append(account)
+    for kind in ANOMALY_NEGATIVES:
+        assert len(by_kind[kind]) == 10, kind
+    for kind in ("yearly_payment_by_a_big_spender", "car_bought_by_a_big_spender"):
+        low, high = (
+            (40_000_00, 150_000_00) if kind.startswith("yearly") else (120_000_00, 350_000_00)
+        )
+        for account in by_kind[kind]:
+            txns = big_book.txns[account]
+            (large,) = [o for o in txns if o["kind"] == "transfer" and o["cents"] >= low]
+            assert large["cents"] <= high and cp_country(large) == "MA"
+            assert 9.0 <= local_hours(large["t"]) <= 18.0
+            assert (large["channel"] == "branch") == kind.startswith("car")
+            history = [
+                o
+                for o in txns
+                if o["kind"] == "transfer"
+                and 8_000_00 <= o["cents"] <= 30_000_00
+                and o["t"] <= large["t"]
+            ]
+            assert 3 <= len(history) <= 5
+    for account in by_kind["salary_a_day_early"]:
+        salaries = [
+            o
+            for o in big_book.txns[account]
+            if o["direction"] == "in"
+            and str((o.get("counterparty") or {}).get("account_id", "")).startswith("EMP-")
+        ]
+        assert salaries
+
+
+def test_anomaly_counterparties_are_in_no_risk_list_and_named_like_no_sdn_entry() -> None:
+    risk = CountryRisk.default()
+    countries = set(simulator._FAR_PAYEES) | set(simulator._SPREE_SHOPS)
+    assert {c: risk.risk(c) for c in countries if risk.risk(c) is not None} == {}
+    names = [n for _banks, people, firms in simulator._FAR_PAYEES.values() for n in people + firms]
+    names += [*simulator._SCHOOLS, *simulator._SECOND_HOMES]
+    names += [f"{d} {c}" for d in simulator._CAR_DEALERS for c in simulator._CITY_NAMES]
+    screen = Watchlist.default()
+    assert [n for n in names if screen.screen(n, threshold=80)] == []
+
+
+def test_no_rule_fires_on_the_anomalies_or_their_negatives(sim: Simulation) -> None:
+    """The default detectors (no model) replayed over the traffic: not one alert on an account
+    labelled only `anomaly`, nor on an anomaly hard negative; the rule typologies are found."""
+    events = []
+    for m in sim.messages:
+        event = decode(MODELS[m.topic], m.value, m.key)
+        if not isinstance(event, Rejection):
+            events.append(event)
+    alerts = replay(events)
+    alerted = {a.account_id for a in alerts}
+    only_anomaly = {a for a, codes in sim.labels.items() if codes == ["anomaly"]}
+    negatives = {a for a, kind in sim.hard_negatives.items() if kind in ANOMALY_NEGATIVES}
+    assert only_anomaly and negatives
+    assert sorted(alerted & only_anomaly) == []
+    assert sorted(alerted & negatives) == []
+    assert "anomaly" not in {t.value for a in alerts for t in a.typologies}
+    assert alerted == set(sim.labels) - only_anomaly
