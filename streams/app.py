@@ -633,13 +633,19 @@ def create_app(
             try:
                 for sent in pending:
                     await sent  # broker acknowledgements, before the states are written
-                for key, source in written.items():
-                    # a table write goes to the changelog partition of the current event
-                    _current_event.set(weakref.ref(source))
-                    states[key] = staged[key]
-            finally:
-                for held in batch:
-                    held.done()
+            except Exception as exc:
+                # Alerts or links not acknowledged: neither write the states nor acknowledge
+                # the input; stop the worker so that the input is redelivered on restart.
+                log.critical("the broker did not acknowledge this batch's alerts; stopping")
+                states.clear_cache()
+                await app.crash(exc)
+                return
+            for key, source in written.items():
+                # a table write goes to the changelog partition of the current event
+                _current_event.set(weakref.ref(source))
+                states[key] = staged[key]
+            for held in batch:
+                held.done()
             for result, ingested_at in results:
                 observe(result, ingested_at)
 

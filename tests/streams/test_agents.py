@@ -379,3 +379,34 @@ async def test_identifiers_travel_to_the_identity_stage_and_findings_back(topolo
         ("A2", "shared_identity"),
     ]
     assert {tuple(a.related_accounts) for a in alerts} == {("A1",), ("A2",)}
+
+
+async def test_unacknowledged_alerts_stop_the_worker_without_writing_state(held_topology):
+    """If the broker does not acknowledge a batch's alerts, the account states are not written
+    and the input is not acknowledged: the worker stops, and a restart redelivers the input."""
+    from unittest.mock import AsyncMock
+
+    topo, sent = held_topology
+    original = Topic.send
+
+    async def failing(self: Topic, *, key: Any = None, value: Any = None, **kw: Any) -> Any:
+        if self.get_topic_name() == "fiu.alerts":
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(ConnectionError("broker gone"))
+            return failed
+        return await original(self, key=key, value=value, **kw)
+
+    def envelope(raw: bytes) -> bytes:
+        return json.dumps(
+            {"kind": "transaction", "ingested_at": 0.0, "transaction": json.loads(raw)}
+        ).encode()
+
+    crash = AsyncMock()
+    with patch.object(Topic, "send", failing), patch.object(topo.app, "crash", crash):
+        async with topo.agents["account_monitor"].test_context() as agent:
+            for day in (1, 2, 3):
+                await agent.put(envelope(deposit(f"d{day}", day)), key=b"A1")
+            assert topo.reorder is not None
+            await topo.reorder.release_all()
+    crash.assert_awaited_once()
+    assert [k for k, _ in to(sent, "changelog")] == []  # no state written
