@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -205,6 +205,28 @@ def replay(
     return alerts
 
 
+T = TypeVar("T")
+
+
+def with_progress(
+    description: str, total: int, show: bool, run: Callable[[Callable[[], None] | None], T]
+) -> T:
+    """`run(tick)` with a transient progress bar over `total` items when `show`."""
+    if not show:
+        return run(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        return run(lambda: bar.advance(task))
+
+
 def read_events(
     transactions: Path,
     accounts: Path | None,
@@ -233,21 +255,12 @@ def replay_files(
     """Read, merge by event time, assess, and write one alert per line to `out`."""
     report = ReplayReport()
     events = read_events(transactions, accounts, indicators, report)
-
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("replaying", total=len(events))
-            alerts = replay(events, report=report, on_event=lambda: bar.advance(task), **params)
-    else:
-        alerts = replay(events, report=report, **params)
+    alerts = with_progress(
+        "replaying",
+        len(events),
+        progress,
+        lambda tick: replay(events, report=report, on_event=tick, **params),
+    )
     if out is not None:
         for alert in alerts:
             out.write(alert.model_dump_json().encode() + b"\n")

@@ -23,7 +23,7 @@ from detectors.anomaly import BehaviourContext
 from detectors.behaviour import FEATURE_NAMES, FEATURES
 from detectors.forest import ForestArtifact, fit_forest
 from models import AccountEvent, Transaction
-from streams.replay import ReplayReport, read_events
+from streams.replay import ReplayReport, read_events, with_progress
 
 __all__ = ["TrainingReport", "train_files", "training_rows"]
 
@@ -82,22 +82,12 @@ def train_files(
     started = time.perf_counter()
     report = TrainingReport()
     events = read_events(transactions, accounts, None, report.replay)
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("profiling", total=len(events))
-            rows = training_rows(
-                events, jurisdiction, report=report, on_event=lambda: bar.advance(task)
-            )
-    else:
-        rows = training_rows(events, jurisdiction, report=report)
+    rows = with_progress(
+        "profiling",
+        len(events),
+        progress,
+        lambda tick: training_rows(events, jurisdiction, report=report, on_event=tick),
+    )
     if len(rows) < 2:
         raise ValueError(
             f"{transactions.name} holds {len(rows)} usable transaction(s); training needs "
