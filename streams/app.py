@@ -181,6 +181,10 @@ class TableStates(MutableMapping[str, AccountState]):
         return len(self.table)
 
 
+#: How many parsed identity records the identity stage keeps in memory.
+IDENTITY_RECORDS_CACHED = 20_000
+
+
 def mask(identifier: str) -> str:
     """Log-safe form of an account id: never the whole number."""
     return "…" + identifier[-4:] if len(identifier) > 4 else "…"
@@ -496,6 +500,8 @@ def create_app(
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
 
     identity_observed = {k: metrics.identity.labels(k) for k in ("link", "indicator")}
+    # parsed records of the identifiers this worker owns (cleared when partitions move)
+    identity_records: OrderedDict[bytes, IdentityRecord] = OrderedDict()
 
     @app.agent(by_identifier_topic, name="identity-stage")
     async def identity_stage(stream: StreamT[bytes]) -> None:
@@ -506,10 +512,14 @@ def create_app(
                 env = IdentityEnvelope.model_validate_json(event.message.value)
                 if identity is None or key is None:
                     continue
-                raw = identity_table.get(key)
-                before = (
-                    IdentityRecord() if raw is None else IdentityRecord.model_validate_json(raw)
-                )
+                before = identity_records.get(key)
+                if before is None:
+                    raw = identity_table.get(key)
+                    before = (
+                        IdentityRecord()
+                        if raw is None
+                        else IdentityRecord.model_validate_json(raw)
+                    )
                 if env.link is not None:
                     record, routed = observe_link(env.link, before, identity)
                 else:
@@ -529,6 +539,10 @@ def create_app(
                     await sent  # acknowledged before the record remembers the link
                 if record is not before:  # a link already known, or a full record: no write
                     identity_table[key] = record.model_dump_json().encode()
+                identity_records[key] = record  # records are never changed in place
+                identity_records.move_to_end(key)
+                if len(identity_records) > IDENTITY_RECORDS_CACHED:
+                    identity_records.popitem(last=False)
             except Exception as exc:
                 log.exception("failed to join an identifier")
                 await dead_letter(event, DeadLetterReason.PROCESSING, _one_line(exc))
@@ -561,6 +575,7 @@ def create_app(
         if reorder is not None:
             await reorder.release_all()
         states.clear_cache()
+        identity_records.clear()
 
     if reorder is not None:
         held_buffer = reorder
