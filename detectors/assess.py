@@ -247,12 +247,8 @@ def assess_finding(
     The finding id goes into the account's dedupe ring like an event id, so a finding sent
     again (a redelivered link or indicator) changes nothing.
     """
-    key = routed.account_id
-    state = _first_time(states, key, routed.finding_id, policy)
+    state = _first_time(states, routed.account_id, routed.finding_id, policy)
     if state is None:
         return Assessment(Outcome.DUPLICATE)
-    findings = [routed.finding]
-    episodes, alerts, suppressed = policy.decide(key, findings, state.episodes)
-    state.episodes = episodes
-    states[key] = state
-    return Assessment(Outcome.ASSESSED, alerts, findings, suppressed)
+    states[routed.account_id] = state  # callers pass a staged dict: no table write here
+    return decide_finding(routed.account_id, routed.finding, states, policy)

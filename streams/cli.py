@@ -48,6 +48,13 @@ def _anomaly(s: Any, model: Path | None = None) -> Any:
         _fail(f"{exc}.".replace("..", "."))
 
 
+PROGRESS = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """txmon: a streaming suspicious-transaction monitor (Kafka + Faust)."""
@@ -252,11 +259,7 @@ def simulate(
     default=None,
     help="Write every transaction's calibrated anomaly score here (JSONL), for evaluate.",
 )
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bar (default: when stderr is a terminal).",
-)
+@PROGRESS
 def replay(
     transactions: Path,
     accounts: Path | None,
@@ -333,11 +336,7 @@ def replay(
 @click.option("--trees", default=100, show_default=True, help="Trees in the forest.")
 @click.option("--max-samples", default=256, show_default=True, help="Rows per tree.")
 @click.option("--seed", default=0, show_default=True, help="Random state of the forest.")
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bar (default: when stderr is a terminal).",
-)
+@PROGRESS
 def train(
     transactions: Path,
     accounts: Path | None,

@@ -1621,6 +1621,12 @@ def _split(rng: random.Random, total: int, parts: int, unit: int) -> list[int]:
     return [max(unit, int(total * w / scale) // unit * unit) for w in weights]
 
 
+def _own_device(rng: random.Random, acct: _Account) -> tuple[str, str]:
+    """The device (and its IP) a customer uses: the first one three times in four."""
+    d = 0 if len(acct.devices) == 1 or rng.random() < 0.75 else 1
+    return acct.devices[d], acct.ips[d]
+
+
 def _public_ip(rng: random.Random, country: str) -> str:
     first = rng.choice(_IP_OCTETS[country])
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
@@ -1878,8 +1884,7 @@ class _Extension:
                 _access(self.out, acct, moment + rng.randint(60, 600), device, ip)
 
     def _own_device(self, acct: _Account) -> tuple[str, str]:
-        d = 0 if len(acct.devices) == 1 or self.rng.random() < 0.75 else 1
-        return acct.devices[d], acct.ips[d]
+        return _own_device(self.rng, acct)
 
     def _open(self, acct: _Account, offset: int) -> None:
         """The `opened` event of an account whose life the extension writes."""
@@ -3148,8 +3153,7 @@ class _More:
         }
 
     def own_device(self, acct: _Account) -> tuple[str, str]:
-        d = 0 if len(acct.devices) == 1 or self.rng.random() < 0.75 else 1
-        return acct.devices[d], acct.ips[d]
+        return _own_device(self.rng, acct)
 
     def card(
         self,
